@@ -1,0 +1,306 @@
+"""Calling a WSGI app and writing its response: PEP 3333's rules, on the hot path.
+
+One :class:`Response` per request holds what ``start_response`` was given. The common case (an
+app returning a one-item list, as Flask and most frameworks do) is answered with a single
+``sendall`` of head and body together, with a ``Content-Length`` added when the app gave none so
+the connection can stay open. Other bodies are streamed: with the app's ``Content-Length``, else
+chunked on HTTP/1.1, else delimited by closing the connection.
+
+Rules kept (PEP 3333): the head is sent only with the first non-empty body chunk (or at the end);
+``start_response`` may be called again only with ``exc_info``, and then re-raises if the head is
+already out; ``write()`` works; ``close()`` is always called; header names/values holding CR, LF
+or NUL are refused (response splitting) and turn into a 500.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any, Callable, Iterable
+
+from satrap.protocol.http11 import response_head
+
+Send = Callable[[bytes], Any]
+
+_ERROR_BODY = b"Internal Server Error"
+_NO_APP_BODY = b"Internal Server Error (no python application found, check your config)"
+_NO_BODY_STATUS = frozenset((204, 304))
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: lets the server ``sendfile()`` a real file instead of iterating it."""
+
+    __slots__ = ("filelike", "blksize", "close")
+
+    def __init__(self, filelike: Any, blksize: int = 65536) -> None:
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self) -> Any:
+        read = self.filelike.read
+        blksize = self.blksize
+        while True:
+            data = read(blksize)
+            if not data:
+                return
+            yield data
+
+
+class ResponseAborted(Exception):
+    """The response cannot be completed (the head is out and the app failed, or the client
+    vanished): the connection must be closed without a clean end."""
+
+
+class Response:
+    """State of one response. ``keep_alive`` on entry is what the request asked for; after
+    :meth:`run` it says whether the connection may carry another request."""
+
+    __slots__ = ("send", "version", "keep_alive", "is_head", "can_chunk", "ka_header", "status",
+                 "headers", "head_sent", "chunked", "sent", "code", "header_bytes", "length",
+                 "failed")
+
+    def __init__(self, send: Send, version: str, keep_alive: bool, is_head: bool,
+                 can_chunk: bool, ka_header: bool = False) -> None:
+        self.send = send
+        self.version = version
+        self.keep_alive = keep_alive
+        self.is_head = is_head
+        self.can_chunk = can_chunk  # HTTP/1.1 client: chunked framing and "Connection: close"
+        self.ka_header = ka_header  # HTTP/1.0 keep-alive client: must be told "keep-alive"
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.head_sent = False
+        self.chunked = False
+        self.sent = 0  # body bytes sent (for the log and stats)
+        self.code = 0
+        self.header_bytes = 0
+        self.length: int | None = None
+        self.failed = False
+
+    # -- PEP 3333 ------------------------------------------------------------------------------
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        if exc_info:
+            try:
+                if self.head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called a second time without exc_info")
+        if type(status) is not str:
+            raise TypeError(f"status must be a str, got {type(status).__name__}")
+        self.status = status
+        self.headers = headers
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if self.status is None:
+            raise AssertionError("write() called before start_response()")
+        if not self.head_sent:
+            self._send_head(None, b"")
+        if data:
+            self._send_body(data)
+
+    # -- head and body ---------------------------------------------------------------------------
+    def _send_head(self, known_length: int | None, body: bytes) -> None:
+        status = self.status
+        assert status is not None
+        try:
+            code = int(status[:3])
+        except ValueError:
+            raise ValueError(f"invalid status {status!r} from the app") from None
+        self.code = code
+        extra = []
+        length = None
+        connection_close = False
+        for name, value in self.headers:
+            lname = name.lower()
+            if lname == "content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    raise ValueError(f"invalid Content-Length {value!r} from the app") from None
+            elif lname == "connection" and value.lower() == "close":
+                connection_close = True
+        no_body = self.is_head or code in _NO_BODY_STATUS or code < 200
+        if length is None and not no_body:
+            if known_length is not None:
+                length = known_length
+                extra.append(b"Content-Length: %d\r\n" % known_length)
+            elif self.can_chunk and self.keep_alive:
+                self.chunked = True
+                extra.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                self.keep_alive = False
+        elif length is None and self.is_head and known_length is not None and code not in _NO_BODY_STATUS:
+            extra.append(b"Content-Length: %d\r\n" % known_length)
+        if connection_close:
+            self.keep_alive = False
+        elif not self.keep_alive and self.can_chunk:
+            extra.append(b"Connection: close\r\n")
+        elif self.keep_alive and self.ka_header:
+            extra.append(b"Connection: keep-alive\r\n")
+        self.length = length
+        head = response_head(status, self.headers, version=self.version, extra=b"".join(extra))
+        self.header_bytes = len(head)
+        self.head_sent = True
+        if no_body:
+            self.send(head)
+            return
+        if body:
+            if self.chunked:
+                self.send(head + b"%x\r\n" % len(body) + body + b"\r\n")
+            else:
+                self.send(head + body)
+            self.sent += len(body)
+        else:
+            self.send(head)
+
+    def _send_body(self, data: bytes) -> None:
+        if self.is_head or self.code in _NO_BODY_STATUS:
+            return
+        if type(data) is not bytes:
+            if isinstance(data, (bytearray, memoryview)):
+                data = bytes(data)
+            else:
+                raise TypeError(f"the app yielded {type(data).__name__}, WSGI bodies are bytes")
+        if self.chunked:
+            self.send(b"%x\r\n%b\r\n" % (len(data), data))
+        else:
+            self.send(data)
+        self.sent += len(data)
+
+    def finish(self) -> None:
+        if not self.head_sent:
+            self._send_head(0, b"")
+        elif self.chunked:
+            self.send(b"0\r\n\r\n")
+        if self.length is not None and self.sent != self.length and not self.is_head:
+            self.keep_alive = False  # the app lied about its length: the framing is gone
+
+    def error(self, body: bytes = _ERROR_BODY) -> None:
+        """Answer 500 if nothing was sent yet; else the response can only be cut."""
+        self.failed = True
+        if self.head_sent:
+            self.keep_alive = False
+            raise ResponseAborted()
+        self.status = "500 Internal Server Error"
+        self.headers = [("Content-Type", "text/plain")]
+        self.chunked = False
+        self._send_head(len(body), body)
+
+    # -- the whole call ------------------------------------------------------------------------
+    def run(self, app: Callable[..., Iterable[bytes]] | None, environ: dict[str, Any]) -> None:
+        """Call the app and send its response. Raises :class:`ResponseAborted` or OSError
+        when the connection must be dropped."""
+        if app is None:
+            self.error(_NO_APP_BODY)
+            return
+        try:
+            result = app(environ, self.start_response)
+        except OSError as exc:
+            if getattr(environ.get("wsgi.input"), "error", None) is not None:
+                raise  # the client went away while the app read the body
+            report_app_error(environ, exc)
+            self.error()
+            return
+        except Exception as exc:
+            report_app_error(environ, exc)
+            self.error()
+            return
+        try:
+            if self.status is None and type(result) is not list:
+                # lazy apps (generators) call start_response on the first next()
+                self._run_iter(result)
+            elif type(result) is list and len(result) == 1 and not self.head_sent:
+                body = result[0]
+                if self.status is None:
+                    raise AssertionError("the app returned without calling start_response()")
+                if type(body) is not bytes:
+                    body = bytes(body) if isinstance(body, (bytearray, memoryview)) else _bad(body)
+                if self.is_head or int(self.status[:3]) in _NO_BODY_STATUS:
+                    self._send_head(len(body), b"")
+                else:
+                    self._send_head(len(body), body)
+            elif type(result) is FileWrapper and not self.head_sent and not self.is_head:
+                self._send_file(result)
+            else:
+                self._run_iter(result)
+            self.finish()
+        except (OSError, ResponseAborted):
+            raise
+        except Exception as exc:
+            report_app_error(environ, exc)
+            self.error()
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:
+                    report_app_error(environ, exc)
+
+    def _run_iter(self, result: Iterable[bytes]) -> None:
+        if type(result) is list and not self.head_sent and self.status is not None:
+            total = 0
+            for chunk in result:
+                total += len(chunk)
+            self._send_head(total, b"")
+            for chunk in result:
+                if chunk:
+                    self._send_body(chunk)
+            return
+        for chunk in result:
+            if not chunk:
+                continue
+            if not self.head_sent:
+                if self.status is None:
+                    raise AssertionError("the app yielded data before calling start_response()")
+                if type(chunk) is not bytes and not isinstance(chunk, (bytearray, memoryview)):
+                    _bad(chunk)
+                self._send_head(None, b"")
+            self._send_body(chunk)
+
+    def _send_file(self, wrapper: FileWrapper) -> None:
+        """``wsgi.file_wrapper`` over a real file: ``os.sendfile`` straight from the page cache."""
+        send = self.send
+        sock = getattr(send, "__self__", None)
+        filelike = wrapper.filelike
+        try:
+            fileno = filelike.fileno()
+            offset = filelike.tell()
+            size = os.fstat(fileno).st_size - offset
+        except (AttributeError, OSError, ValueError):
+            self._run_iter(wrapper)
+            return
+        if sock is None or not hasattr(sock, "sendfile") or self.status is None:
+            self._run_iter(wrapper)
+            return
+        self._send_head(size, b"")
+        if self.length is not None and self.length < size:
+            size = self.length
+        if self.chunked:
+            self._run_iter(wrapper)
+            return
+        sent = sock.sendfile(filelike, offset, size)
+        self.sent += sent
+
+
+def _bad(chunk: object) -> bytes:
+    raise TypeError(f"the app returned {type(chunk).__name__}, WSGI bodies are bytes")
+
+
+def report_app_error(environ: dict[str, Any], exc: BaseException) -> None:
+    """Log an app exception with its traceback and the request that caused it."""
+    method = environ.get("REQUEST_METHOD", "?")
+    uri = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        sys.stderr.write(f"Traceback for {method} {uri} (pid: {os.getpid()}):\n{text}")
+        sys.stderr.flush()
+    except Exception:
+        pass

@@ -1,0 +1,470 @@
+"""The master: forks the workers, keeps them alive, and turns signals into reloads and stops.
+
+Lifecycle (uWSGI 2.0's, with the weak spots fixed):
+- SIGHUP (and ``--reload``, ``touch-reload``, ``py-autoreload``, SIGTERM without ``die-on-term``):
+  graceful reload. The new config is checked first (a broken edit keeps the old instance
+  running). Workers are told to finish their in-flight requests; the master re-executes itself at
+  once with the same pid, handing down the listening sockets (never closed, so no client is
+  refused) and the pids of the old workers, which the new image reaps (SIGKILL after the mercy)
+  while its new workers already accept.
+- SIGINT (``--stop``), SIGTERM with ``die-on-term``: graceful shutdown. Unlike uWSGI, in-flight
+  requests finish (bounded by ``worker-reload-mercy``), new connections are not accepted.
+- SIGQUIT, or a second SIGINT: quick shutdown (workers end at once).
+- SIGTTIN/SIGTTOU: one worker more/less. SIGUSR1: worker stats to the log.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import select
+import signal
+import sys
+import time
+from typing import Any, Callable
+
+from satrap.emperor.wire import ToEmperor, ToVassal, VassalLink
+from satrap.errors import ConfigError, ExitCode
+from satrap.log import log
+from satrap.master.signals import SignalQueue
+from satrap.master.workers import State, WorkerSlot
+from satrap.net.listeners import INHERIT_ENV, Listener, export_listeners
+from satrap.proctitle import set_title
+from satrap.scoreboard import Scoreboard
+
+OLD_WORKERS_ENV = "SATRAP__OLD_WORKERS"
+RELOADS_ENV = "SATRAP__RELOADS"
+_QUICK_MERCY = 3.0
+_TICK = 0.25
+
+
+class Mode(enum.Enum):
+    RUNNING = "running"
+    CHEAP = "cheap"  # idle: no workers; the first connection brings them back
+    SHUTDOWN = "shutdown"
+
+
+class Master:
+    def __init__(self, cfg: Any, listeners: list[Listener], app: Any,
+                 run_worker: Callable[..., int], start_cwd: str,
+                 on_exit: Callable[[], None]) -> None:
+        self.cfg = cfg
+        self.listeners = listeners
+        self.app = app
+        self.run_worker = run_worker
+        self.start_cwd = start_cwd
+        self.on_exit = on_exit
+        self.lazy = bool(cfg.lazy_apps or cfg.lazy)
+        self.processes = max(1, int(cfg.processes or 1))
+        self.mercy = float(cfg.worker_reload_mercy or 60)
+        self.harakiri = int(cfg.harakiri or 0)
+        self.scoreboard = Scoreboard(max(64, self.processes * 4))
+        self.slots: dict[int, WorkerSlot] = {}
+        self.by_pid: dict[int, WorkerSlot] = {}
+        self.old_workers: dict[int, float] = {}  # pid -> SIGKILL deadline (monotonic)
+        self.mode = Mode.RUNNING
+        self.exit_code = 0
+        self.signals = SignalQueue()
+        self.pid = os.getpid()
+        self.touch_mtimes = {p: _mtime(p) for p in (cfg.touch_reload or [])}
+        self.reloads = int(os.environ.get(RELOADS_ENV, "0") or 0)
+        self.link = VassalLink.from_environ(os.environ)
+        self.loyal = False
+        self.idle = int(getattr(cfg, "idle", 0) or 0)
+        self.die_on_idle = bool(getattr(cfg, "die_on_idle", False))
+        self.last_activity = time.monotonic()
+        self.last_requests = 0
+        self._adopt_old_workers()
+
+    # -- start --------------------------------------------------------------------------------
+    def _adopt_old_workers(self) -> None:
+        """Workers of the image before a reload are still our children: reap them, bounded."""
+        text = os.environ.pop(OLD_WORKERS_ENV, "")
+        now = time.monotonic()
+        for item in filter(None, text.split(",")):
+            pid, _, left = item.partition(":")
+            if pid.isdigit():
+                self.old_workers[int(pid)] = now + float(left or self.mercy)
+
+    def run(self) -> int:
+        set_title(self.cfg, "master")
+        self.signals.install()
+        log(f"spawned satrap master process (pid: {self.pid})")
+        if self.mercy != 60:
+            log(f"your mercy for graceful operations on workers is {int(self.mercy)} seconds")
+        import gc
+
+        gc.freeze()  # keep the preloaded app's objects on shared copy-on-write pages
+        if self.link is not None:
+            log(f"*** has_emperor mode detected (fd: {self.link.fileno()}) ***")
+            self.link.send(ToEmperor.SPAWNED)
+        for wid in range(1, self.processes + 1):
+            self.slots[wid] = WorkerSlot(wid)
+            self._spawn(self.slots[wid])
+        if self.link is not None:
+            self.link.send(ToEmperor.ACCEPTING)
+        while True:
+            ready = self._wait()
+            for signum in self.signals.drain():
+                self._on_signal(signum)
+            if self.link is not None and self.link.fileno() in ready:
+                self._on_emperor()
+            if self.mode is Mode.CHEAP and any(lst.sock.fileno() in ready for lst in self.listeners):
+                self._wake_from_cheap()
+            self._reap()
+            now = time.monotonic()
+            self._tick(now)
+            self._watch_activity(now)
+            if self.mode is Mode.SHUTDOWN and not self.by_pid and not self.old_workers:
+                break
+        log("goodbye to satrap.")
+        self.on_exit()
+        return self.exit_code
+
+    def _wait(self) -> set[int]:
+        fds = [self.signals.read_fd]
+        if self.link is not None and not self.link.lost:
+            fds.append(self.link.fileno())
+        if self.mode is Mode.CHEAP:
+            fds.extend(lst.sock.fileno() for lst in self.listeners)
+        try:
+            ready, _, _ = select.select(fds, [], [], _TICK)
+        except InterruptedError:
+            return set()
+        return set(ready)
+
+    # -- the Emperor and idleness -----------------------------------------------------------
+    def _on_emperor(self) -> None:
+        assert self.link is not None
+        for command in self.link.read():
+            if command is ToVassal.RELOAD:
+                log("[emperor] reload requested")
+                self._reload()
+            elif command is ToVassal.GRACEFUL_STOP:
+                log("[emperor] graceful stop requested")
+                self._shutdown(quick=False)
+            elif command is ToVassal.STOP:
+                log("[emperor] stop requested")
+                self._shutdown(quick=True)
+        if self.link.lost and self.mode is not Mode.SHUTDOWN:
+            log("lost connection with my emperor !!!")
+            self._shutdown(quick=False)
+
+    def _total_requests(self) -> tuple[int, bool]:
+        total, busy = 0, False
+        for wid in self.slots:
+            st = self.scoreboard.read(wid)
+            total += st.requests
+            busy = busy or bool(st.request_start)
+        return total, busy
+
+    def _watch_activity(self, now: float) -> None:
+        """LOYAL for the Emperor after the first request; ``idle``/``die-on-idle``."""
+        if self.mode is not Mode.RUNNING or (self.loyal and not self.idle):
+            return
+        total, busy = self._total_requests()
+        if total != self.last_requests or busy:
+            self.last_requests = total
+            self.last_activity = now
+            if total and not self.loyal:
+                self.loyal = True
+                if self.link is not None:
+                    self.link.send(ToEmperor.LOYAL)
+            return
+        if self.idle and now - self.last_activity >= self.idle:
+            if self.die_on_idle:
+                log(f"workers have been inactive for more than {self.idle} seconds: die-on-idle, exiting")
+                if self.link is not None:
+                    self.link.send(ToEmperor.GOODBYE)
+                self._shutdown(quick=False)
+            else:
+                log(f"workers have been inactive for more than {self.idle} seconds: cheap mode")
+                self.mode = Mode.CHEAP
+                for slot in self.slots.values():
+                    self._stop_worker(slot, signal.SIGHUP, self.mercy)
+
+    def _wake_from_cheap(self) -> None:
+        log("a connection arrived: leaving cheap mode, spawning workers")
+        self.mode = Mode.RUNNING
+        self.last_activity = time.monotonic()
+        self.last_requests = 0
+        for slot in self.slots.values():
+            if slot.state is State.WAITING:
+                slot.respawn_at = 0.0
+
+    # -- workers --------------------------------------------------------------------------------
+    def _spawn(self, slot: WorkerSlot) -> None:
+        self.scoreboard.reset(slot.wid)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                SignalQueue.reset_in_child()
+                os.close(self.signals.read_fd)
+                os.close(self.signals.write_fd)
+                code = self.run_worker(self.cfg, self.listeners, slot.wid, self.app, self.lazy,
+                                       self.scoreboard, self.pid)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        now = time.monotonic()
+        slot.pid = pid
+        slot.state = State.RUNNING
+        slot.born = now
+        slot.born_epoch = time.time()
+        self.by_pid[pid] = slot
+        log(f"spawned satrap worker {slot.wid} (pid: {pid}, cores: {int(self.cfg.threads or 1)})")
+
+    def _stop_worker(self, slot: WorkerSlot, sig: int, mercy: float) -> None:
+        if slot.state is not State.RUNNING:
+            return
+        slot.state = State.STOPPING
+        slot.stop_deadline = time.monotonic() + mercy
+        _kill(slot.pid, sig)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.old_workers:
+                del self.old_workers[pid]
+                continue
+            slot = self.by_pid.pop(pid, None)
+            if slot is None:
+                continue
+            self._on_death(slot, status)
+
+    def _on_death(self, slot: WorkerSlot, status: int) -> None:
+        now = time.monotonic()
+        how = _describe_status(status)
+        if slot.state is State.STOPPING:
+            log(f"worker {slot.wid} buried after {int(now - slot.born)} seconds ({how})")
+            slot.pid = 0
+            if self.mode is Mode.CHEAP:
+                slot.state = State.WAITING
+                slot.respawn_at = float("inf")
+                return
+            if self.mode is Mode.SHUTDOWN or slot.wid > self.processes:
+                if slot.wid > self.processes:
+                    self.slots.pop(slot.wid, None)
+                slot.state = State.WAITING
+                slot.respawn_at = float("inf")
+                return
+            slot.fast_deaths = 0
+            slot.state = State.WAITING
+            slot.respawn_at = now
+            return
+        code = os.waitstatus_to_exitcode(status)
+        if code == ExitCode.APP_LOAD and self.cfg.need_app:
+            log(f"worker {slot.wid} could not load the app and need-app is set: shutting down (status 22)")
+            self.exit_code = int(ExitCode.APP_LOAD)
+            slot.state = State.WAITING
+            slot.respawn_at = float("inf")
+            self._shutdown(quick=True)
+            return
+        if self.mode is Mode.SHUTDOWN:
+            slot.state = State.WAITING
+            slot.respawn_at = float("inf")
+            return
+        if code == 0:
+            log(f"worker {slot.wid} (pid: {slot.pid}) finished its work (recycled), respawning")
+            slot.fast_deaths = 0
+            slot.pid = 0
+            slot.state = State.WAITING
+            slot.respawn_at = now
+            slot.respawns += 1
+            return
+        pid = slot.pid
+        delay = slot.died(now)
+        slot.respawns += 1
+        log(f"DAMN ! worker {slot.wid} (pid: {pid}) died, {how} :( trying respawn ...")
+        if delay:
+            log(f"worker {slot.wid} respawning too fast !!! backing off {delay:g} seconds "
+                f"(fast deaths in a row: {slot.fast_deaths})")
+
+    # -- periodic duties ----------------------------------------------------------------------------
+    def _tick(self, now: float) -> None:
+        for slot in list(self.slots.values()):
+            if slot.state is State.WAITING and slot.respawn_at <= now and self.mode is Mode.RUNNING:
+                if slot.wid <= self.processes:
+                    self._spawn(slot)
+                    if slot.respawns:
+                        log(f"Respawned satrap worker {slot.wid} (new pid: {slot.pid})")
+                else:
+                    self.slots.pop(slot.wid, None)
+            elif slot.state is State.STOPPING and now >= slot.stop_deadline:
+                log(f"worker {slot.wid} (pid: {slot.pid}) is taking too much time to die...NO MERCY !!!")
+                _kill(slot.pid, signal.SIGKILL)
+                slot.stop_deadline = float("inf")
+            elif slot.state is State.RUNNING and self.harakiri:
+                self._check_harakiri(slot)
+        for pid, deadline in list(self.old_workers.items()):
+            if now >= deadline:
+                log(f"worker of the previous generation (pid: {pid}) is taking too much time to die...NO MERCY !!!")
+                _kill(pid, signal.SIGKILL)
+                self.old_workers[pid] = float("inf")
+        if self.touch_mtimes and self.mode is Mode.RUNNING:
+            for path, old in self.touch_mtimes.items():
+                new = _mtime(path)
+                if new != old:
+                    self.touch_mtimes[path] = new
+                    log(f"*** {path} has been touched... graceful reload !!! ***")
+                    self._reload()
+                    break
+
+    def _check_harakiri(self, slot: WorkerSlot) -> None:
+        st = self.scoreboard.read(slot.wid)
+        if st.request_start and time.time() - st.request_start > self.harakiri:
+            log(f"*** HARAKIRI ON WORKER {slot.wid} (pid: {slot.pid}, try: 1) ***")
+            log(f"HARAKIRI: --- satrap worker {slot.wid} (pid: {slot.pid}) WAS managing request "
+                f"{st.uri} since {time.ctime(st.request_start)} ---")
+            slot.harakiri_count += 1
+            _kill(slot.pid, signal.SIGKILL)
+            self.scoreboard.reset(slot.wid)
+
+    # -- signals --------------------------------------------------------------------------------------
+    def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGCHLD:
+            return
+        if signum == signal.SIGHUP:
+            self._reload()
+        elif signum == signal.SIGTERM:
+            if self.cfg.die_on_term:
+                log("SIGTERM received: graceful shutdown (die-on-term)")
+                self._shutdown(quick=False)
+            else:
+                log("SIGTERM received: graceful reload (uWSGI 2.0 semantics; set die-on-term to stop)")
+                self._reload()
+        elif signum == signal.SIGINT:
+            self._shutdown(quick=self.mode is Mode.SHUTDOWN)
+        elif signum == signal.SIGQUIT:
+            self._shutdown(quick=True)
+        elif signum == signal.SIGUSR1:
+            self._log_stats()
+        elif signum == signal.SIGTTIN:
+            self.processes += 1
+            slot = self.slots.setdefault(self.processes, WorkerSlot(self.processes))
+            slot.state = State.WAITING
+            slot.respawn_at = 0.0
+            log(f"SIGTTIN: one worker more ({self.processes} now)")
+        elif signum == signal.SIGTTOU:
+            if self.processes > 1:
+                slot = self.slots.get(self.processes)
+                self.processes -= 1
+                log(f"SIGTTOU: one worker less ({self.processes} now)")
+                if slot is not None and slot.state is State.RUNNING:
+                    self._stop_worker(slot, signal.SIGHUP, self.mercy)
+                elif slot is not None:
+                    self.slots.pop(slot.wid, None)
+
+    def _log_stats(self) -> None:
+        log(f"*** satrap master {self.pid}: {len(self.by_pid)} workers ***")
+        for wid, slot in sorted(self.slots.items()):
+            st = self.scoreboard.read(wid)
+            log(f"worker {wid} pid: {slot.pid} state: {slot.state.value} requests: {st.requests} "
+                f"exceptions: {st.exceptions} tx: {st.tx} avg_rt: {st.avg_rt}us "
+                f"respawns: {slot.respawns} harakiri: {slot.harakiri_count}")
+
+    def _shutdown(self, quick: bool) -> None:
+        if quick:
+            log("quick shutdown: killing workers...")
+        elif self.mode is not Mode.SHUTDOWN:
+            log(f"graceful shutdown: workers finish their requests (at most {int(self.mercy)} s)...")
+        self.mode = Mode.SHUTDOWN
+        for listener in self.listeners:
+            try:
+                listener.sock.close()  # the kernel refuses new connections from now on
+            except OSError:
+                pass
+        for slot in self.slots.values():
+            if quick:
+                if slot.state is State.RUNNING or slot.state is State.STOPPING:
+                    slot.state = State.STOPPING
+                    slot.stop_deadline = min(slot.stop_deadline or float("inf"),
+                                             time.monotonic() + _QUICK_MERCY)
+                    _kill(slot.pid, signal.SIGTERM)
+            else:
+                self._stop_worker(slot, signal.SIGHUP, self.mercy)
+        if quick:
+            for pid in self.old_workers:
+                _kill(pid, signal.SIGTERM)
+
+    def _reload(self) -> None:
+        if self.mode is Mode.SHUTDOWN:
+            return
+        from satrap.config import load_config
+
+        try:
+            load_config(self.cfg.argv, dict(os.environ))
+        except ConfigError as err:
+            log(f"reload refused, the running instance stays as it is: {err}")
+            return
+        log("...gracefully killing workers: they finish in-flight requests; new workers start now...")
+        now = time.monotonic()
+        old = []
+        for slot in self.slots.values():
+            if slot.state in (State.RUNNING, State.STOPPING) and slot.pid:
+                if slot.state is State.RUNNING:
+                    _kill(slot.pid, signal.SIGHUP)
+                    deadline = self.mercy
+                else:
+                    deadline = max(0.0, slot.stop_deadline - now)
+                old.append(f"{slot.pid}:{deadline:.3f}")
+        for pid, deadline in self.old_workers.items():
+            old.append(f"{pid}:{max(0.0, deadline - now):.3f}")
+        env = dict(os.environ)
+        if self.link is not None:
+            os.set_inheritable(self.link.fileno(), True)
+        env[INHERIT_ENV] = export_listeners(self.listeners)
+        env[OLD_WORKERS_ENV] = ",".join(old)
+        env[RELOADS_ENV] = str(self.reloads + 1)
+        log(f"binary reloading satrap (reload {self.reloads + 1})...")
+        try:
+            os.chdir(self.start_cwd)
+        except OSError:
+            pass
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.set_wakeup_fd(-1)
+        os.execve(sys.executable, [sys.executable, "-m", "satrap", *self.cfg.argv], env)
+
+
+def _kill(pid: int, sig: int) -> None:
+    if pid <= 0:
+        return
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by signal {sig} ({name})"
+    return f"exit status {os.WEXITSTATUS(status)}"
+

@@ -1,0 +1,366 @@
+"""THE option table: every option satrap knows, as data.
+
+Two layers, both data:
+
+* ``_SATRAP_ROWS``: options satrap implements or treats specially, with satrap's own help text.
+* every other uWSGI option name from :mod:`satrap.options.uwsgi_names`, given a support status by
+  the first matching rule in ``_STATUS_RULES`` (prefix -> status, category, reason). Options whose
+  absence is harmless (log niceties, tuning knobs) are "noop"; those whose absence changes what the
+  app sees or weakens security are "unsupported", so the user is told rather than surprised.
+
+``OPTIONS`` is the tuple of rows; ``REGISTRY`` looks them up by any spelling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .convert import to_bool_or_str, to_octal, to_size
+from .registry import Option, Registry
+from .uwsgi_names import UWSGI_NAMES
+
+_NOOP_PY = "satrap runs the app in the one main interpreter, which is what this controls"
+_LATER_PM = "process-model feature not implemented yet"
+
+
+def _o(name: str, kind: str, default: Any, help: str, category: str, **kw: Any) -> Option:
+    aliases = kw.pop("aliases", ())
+    if isinstance(aliases, str):
+        aliases = tuple(aliases.split())
+    implies = kw.pop("implies", ())
+    if isinstance(implies, str):
+        implies = tuple(implies.split())
+    return Option(name=name, kind=kind, default=default, help=help, category=category,
+                  aliases=tuple(aliases), implies=tuple(implies), **kw)
+
+
+def _noop(name: str, kind: str, reason: str, category: str, **kw: Any) -> Option:
+    return _o(name, kind, kw.pop("default", None), kw.pop("help", ""), category,
+              support="noop", reason=reason, **kw)
+
+
+def _todo(name: str, kind: str, reason: str, category: str, **kw: Any) -> Option:
+    return _o(name, kind, kw.pop("default", None), kw.pop("help", ""), category,
+              support="unsupported", reason=reason, **kw)
+
+
+M = "master"
+_SATRAP_ROWS: tuple[Option, ...] = (
+    # --- sockets --------------------------------------------------------------------------
+    _o("socket", "list", (), "listen on this address (host:port, :port, /unix/path, @abstract) speaking --protocol",
+       "sockets", short="s"),
+    _o("uwsgi-socket", "list", (), "listen speaking the uwsgi protocol whatever --protocol says", "sockets"),
+    _o("http-socket", "list", (), "listen speaking HTTP/1.1 directly in the workers", "sockets"),
+    _o("http", "list", (), "public HTTP listener (uWSGI runs a router process; satrap serves it directly for now)", "sockets"),
+    _o("http-keepalive", "int", 0, "keep HTTP connections open between requests (seconds of idle allowed; 0 = as the client asks)", "sockets",
+       bare="1"),
+    _o("http-timeout", "int", 60, "seconds an HTTP client may stay silent before the connection is closed", "sockets"),
+    _o("protocol", "str", "uwsgi", "protocol spoken on --socket listeners: uwsgi or http", "sockets",
+       aliases="socket-protocol"),
+    _o("listen", "int", 100, "listen backlog of every socket", "sockets", short="l"),
+    _o("reuse-port", "bool", False, "set SO_REUSEPORT on TCP listeners", "sockets"),
+    _o("chmod-socket", "str", None, "chmod unix sockets to this octal mode; bare means 666", "sockets",
+       short="C", aliases="chmod", bare="666"),
+    _o("chown-socket", "str", None, "chown unix sockets to user[:group]", "sockets"),
+    _o("buffer-size", "int", 4096, "largest request head / uwsgi vars block accepted, in bytes", "sockets",
+       short="b", convert=to_size),
+    _o("limit-post", "int", 0, "refuse request bodies larger than this many bytes (0 = no limit)", "sockets",
+       convert=to_size),
+    _o("post-buffering", "int", 0, "read request bodies up to this size before calling the app (0 = stream)", "sockets",
+       convert=to_size),
+    _o("socket-timeout", "int", 4, "seconds a socket read/write may block", "sockets", short="z"),
+    _o("uwsgi-allow", "list", (), "satrap: allow only these peer addresses (IP or CIDR) on uwsgi-protocol sockets",
+       "sockets", satrap_only=True),
+    _o("dynamic-apps", "bool", False, "satrap: obey uWSGI's magic UWSGI_* vars in uwsgi packets (off: ignore them)",
+       "sockets", satrap_only=True),
+    # --- app loading -----------------------------------------------------------------------
+    _o("module", "str", None, "import this WSGI module (pkg.mod or pkg.mod:callable)", "app", short="w", aliases="wsgi"),
+    _o("callable", "str", "application", "name of the WSGI callable in the module or file", "app"),
+    _o("wsgi-file", "str", None, "load the WSGI app from this .py/.wsgi file", "app", aliases="file"),
+    _o("chdir", "str", None, "chdir here before loading the app", "app"),
+    _o("chdir2", "str", None, "chdir here after loading the app", "app"),
+    _o("pythonpath", "list", (), "prepend this directory (or glob) to sys.path; repeatable", "app",
+       aliases="python-path pp"),
+    _o("virtualenv", "str", None, "use this virtualenv's site-packages", "app", short="H", aliases="venv home pyhome"),
+    _o("env", "list", (), "set KEY=VALUE in the environment; repeatable", "app"),
+    _o("unenv", "list", (), "remove this variable from the environment; repeatable", "app"),
+    _o("need-app", "bool", False, "exit at once (code 22) when the app cannot be loaded", "app"),
+    _o("mount", "list", (), "mount an app at a prefix: /prefix=module:callable or /prefix=file.py; repeatable", "app"),
+    _o("manage-script-name", "bool", False, "split PATH_INFO into SCRIPT_NAME by the longest mount prefix", "app"),
+    _o("lazy-apps", "bool", False, "load the app in every worker after fork instead of once before", "app"),
+    _o("lazy", "bool", False, "uWSGI's older lazy mode; satrap treats it as lazy-apps", "app"),
+    _noop("single-interpreter", "bool", "satrap never uses sub-interpreters", "app", short="i",
+          help="never create sub-interpreters"),
+    _noop("enable-threads", "bool", "threads always work in satrap (the GIL is always initialised)", "app",
+          short="T", help="let the app start its own threads"),
+    _o("plugin", "list", (), "load uWSGI plugins (python/http are built in; others are reported)", "app",
+       aliases="plugins", immediate=True),
+    # --- processes -------------------------------------------------------------------------
+    _o("master", "bool", False, "run a master process that supervises the workers", "processes", short="M"),
+    _o("processes", "int", 1, "number of worker processes", "processes", short="p", aliases="workers"),
+    _o("threads", "int", 1, "threads per worker", "processes", implies="enable-threads"),
+    _o("thunder-lock", "bool", False, "serialise accept() across workers", "processes"),
+    _o("harakiri", "int", 0, "kill a worker whose request runs longer than this many seconds (0 = off)",
+       "processes", short="t"),
+    _o("max-requests", "int", 0, "recycle a worker after this many requests (0 = never)", "processes", short="R"),
+    _o("min-worker-lifetime", "int", 10, "seconds a worker must live before max-requests/reload-on-rss recycle it", "processes"),
+    _o("reload-on-rss", "int", 0, "recycle a worker whose RSS exceeds this many megabytes (0 = never)", "processes"),
+    _o("worker-reload-mercy", "int", 60, "seconds a stopping worker gets before it is killed", "processes"),
+    _o("reload-mercy", "int", 0, "seconds to wait for children on reload/shutdown (0 = built-in)", "processes"),
+    _o("die-on-term", "bool", False, "SIGTERM stops the master instead of reloading it", "processes"),
+    _o("vacuum", "bool", False, "remove unix sockets and pidfiles on exit", "processes"),
+    _o("pidfile", "str", None, "write the master pid here (before dropping privileges)", "processes"),
+    _o("pidfile2", "str", None, "write the master pid here (after dropping privileges)", "processes"),
+    _o("uid", "str", None, "setuid to this user (name or number) after binding", "processes"),
+    _o("gid", "str", None, "setgid to this group (name or number) after binding", "processes"),
+    _o("daemonize", "str", None, "detach and log to this file", "processes", short="d"),
+    _o("procname", "str", None, "process title of every process", "processes", implies="auto-procname"),
+    _o("procname-prefix", "str", None, "prefix every process title", "processes", implies="auto-procname"),
+    _o("procname-prefix-spaced", "str", None, "prefix every process title, followed by a space", "processes",
+       implies="auto-procname"),
+    _o("procname-append", "str", None, "append this to every process title", "processes", implies="auto-procname"),
+    _o("auto-procname", "bool", False, "give processes descriptive titles (master, worker N)", "processes"),
+    _o("py-autoreload", "int", 0, "check Python modules every N seconds and reload when one changes (dev)", "processes",
+       aliases="python-autoreload py-auto-reload python-auto-reload", implies="master enable-threads"),
+    _o("touch-reload", "list", (), "gracefully reload when this file's mtime changes; repeatable", "processes",
+       implies=M),
+    _o("stop", "str", None, "stop the instance whose pidfile is given, then exit", "control"),
+    _o("reload", "str", None, "gracefully reload the instance whose pidfile is given, then exit", "control"),
+    _o("idle", "int", 0, "after this many idle seconds stop the workers until the next connection", "processes",
+       implies=M),
+    _o("die-on-idle", "bool", False, "with idle: exit instead of going cheap", "processes"),
+    # --- logging ---------------------------------------------------------------------------
+    _o("disable-logging", "bool", False, "do not log requests", "logging", short="L"),
+    _o("logto", "str", None, "send logs to this file", "logging"),
+    _o("logto2", "str", None, "send logs to this file (opened after dropping privileges)", "logging"),
+    _o("log-format", "str", None, "request log line format with %(var) request variables", "logging",
+       aliases="logformat", expand=False),
+    _o("stats", "str", None, "serve JSON stats on this address", "stats", aliases="stats-server", implies=M),
+    _o("stats-http", "bool", False, "wrap the stats JSON in an HTTP response", "stats", implies=M),
+    # --- static files ----------------------------------------------------------------------
+    _o("static-map", "list", (), "serve /prefix=/docroot files before the app; repeatable", "static"),
+    _o("static-index", "list", (), "file names tried when a static path is a directory", "static"),
+    _o("static-expires", "list", (), "regexp seconds: Expires header for matching static files", "static"),
+    _o("static-expires-uri", "list", (), "regexp seconds: Expires header for matching request URIs", "static"),
+    # --- emperor ---------------------------------------------------------------------------
+    _o("emperor", "list", (), "run the Emperor watching this directory (or glob) of vassal configs", "emperor"),
+    _o("vassal-set", "list", (), "key=value passed to every vassal as --set", "emperor", aliases="vassals-set"),
+    _o("emperor-tyrant", "bool", False, "run each vassal as the owner of its config file", "emperor"),
+    _o("emperor-throttle", "int", 1000, "milliseconds between respawns of a failing vassal", "emperor"),
+    _o("emperor-on-demand-directory", "str", None, "start a vassal only when its socket in this directory gets a connection",
+       "emperor", aliases="emperor-on-demand-dir"),
+    _o("emperor-on-demand-extension", "str", None, "socket file extension for on-demand vassals", "emperor",
+       aliases="emperor-on-demand-ext"),
+    # --- config ----------------------------------------------------------------------------
+    _o("ini", "list", (), "load an ini file (file.ini:section picks a section)", "config", immediate=True),
+    _o("yaml", "list", (), "load a YAML file", "config", short="y", aliases="yml", immediate=True),
+    _o("json", "list", (), "load a JSON file", "config", short="j", aliases="js", immediate=True),
+    _o("xml", "list", (), "load an XML file", "config", short="x", immediate=True),
+    _o("config", "list", (), "load a config file of any kind, picked by its extension", "config", immediate=True),
+    _o("include", "list", (), "load a config file of any kind in place", "config", immediate=True),
+    _o("inherit", "list", (), "load a config file as a template (its values can be overridden)", "config",
+       immediate=True),
+    _o("set", "list", (), "key=value: set an option or placeholder", "config", short="S", immediate=True),
+    _o("set-placeholder", "list", (), "key=value: set a placeholder only", "config", aliases="set-ph", immediate=True),
+    _o("declare-option", "list", (), "declare a custom option (accepted; custom options are not expanded)", "config",
+       immediate=True, support="unsupported",
+       reason="custom option declarations are not expanded by satrap; write the options out"),
+    _o("strict", "bool", False, "unknown keys in config files are errors, not warnings", "config"),
+    _o("print-config", "bool", False, "satrap: print the effective config with where each value came from, and exit",
+       "control", satrap_only=True),
+    _o("help", "bool", False, "show this help and exit", "control", short="h", aliases="usage"),
+    _o("version", "bool", False, "print the version and exit", "control"),
+)
+
+#: plugins whose job satrap does itself; anything else named in plugin= is reported as unsupported
+BUILTIN_PLUGINS = frozenset({
+    "python", "python3", "python2", "http", "router_static", "corerouter", "logfile", "syslog",
+    "ping", "stats_pusher_file", "transformation_chunked", "transformation_gzip",
+})
+
+# prefix, support, category, reason -- first match wins (longest/specific prefixes first)
+_STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("if-", "unsupported", "config", "this config conditional is not supported yet"),
+    ("for", "unsupported", "config", "this config loop is not supported yet"),
+    ("end", "unsupported", "config", "this config block terminator is not supported yet"),
+    ("log-route", "noop", "logging", "log routing is not implemented; logs go to stderr or logto"),
+    ("log-encoder", "noop", "logging", "log encoders are not implemented; lines are logged as is"),
+    ("log", "noop", "logging", "logging nicety not implemented; logs go to stderr or logto"),
+    ("req-logger", "noop", "logging", "request loggers are not implemented; requests are logged to stderr or logto"),
+    ("logger", "noop", "logging", "pluggable loggers are not implemented; logs go to stderr or logto"),
+    ("memory-report", "noop", "logging", "memory reports are not logged by satrap"),
+    ("stats", "noop", "stats", "stats tuning knob not implemented"),
+    ("carbon", "noop", "stats", "metrics pushing is not implemented"),
+    ("metric", "noop", "stats", "metrics subsystem is not implemented"),
+    ("statsd", "noop", "stats", "metrics pushing is not implemented"),
+    ("harakiri", "noop", "processes", "harakiri tuning knob not implemented; plain harakiri is"),
+    ("cheaper", "noop", "processes", "adaptive process spawning is not implemented; all processes run"),
+    ("reload-on", "noop", "processes", "this recycling trigger is not implemented; reload-on-rss is"),
+    ("evil-reload", "noop", "processes", "this recycling trigger is not implemented; reload-on-rss is"),
+    ("max-worker-lifetime", "noop", "processes", "time-based recycling is not implemented yet"),
+    ("max-requests-delta", "noop", "processes", "per-worker max-requests skew is not implemented"),
+    ("thunder-lock", "noop", "processes", "accept serialisation tuning is not needed by satrap"),
+    ("offload-threads", "noop", "processes", "offloading is not implemented; responses are sent by the worker"),
+    ("close-on-exec", "noop", "processes", "satrap's sockets are already close-on-exec for the app's children"),
+    ("catch-exceptions", "noop", "app", "tracebacks are logged, never sent to clients"),
+    ("so-", "noop", "sockets", "socket tuning knob not implemented"),
+    ("socket-", "noop", "sockets", "socket tuning knob not implemented"),
+    ("tcp-", "noop", "sockets", "socket tuning knob not implemented"),
+    ("listen-", "noop", "sockets", "socket tuning knob not implemented"),
+    ("max-fd", "noop", "processes", "file descriptor limit is left to the OS"),
+    ("buffer-", "noop", "sockets", "buffer tuning knob not implemented"),
+    ("post-buffering-", "noop", "sockets", "buffer tuning knob not implemented"),
+    ("body-read-warning", "noop", "sockets", "warning threshold not implemented"),
+    ("procname", "noop", "processes", "process title knob not implemented"),
+    ("master-as-root", "noop", "processes", "satrap's master keeps the privileges it was started with"),
+    ("no-orphans", "noop", "processes", "satrap workers always exit when the master dies"),
+    ("skip-atexit", "noop", "processes", "atexit handling knob not implemented"),
+    ("vacuum", "noop", "processes", "cleanup knob not implemented"),
+    ("memory", "noop", "processes", "memory tuning knob not implemented"),
+    ("ksm", "noop", "processes", "kernel memory tuning not implemented"),
+    ("cpu-affinity", "noop", "processes", "CPU pinning not implemented"),
+    ("auto-weight", "noop", "processes", "subscription weights are not used by satrap"),
+    ("py-tracebacker", "noop", "app", "the tracebacker socket is not implemented"),
+    ("py-call-osafterfork", "noop", "app", "satrap already runs os.register_at_fork hooks"),
+    ("py-", "unsupported", "app", "this Python plugin option is not implemented yet"),
+    ("python-", "unsupported", "app", "this Python plugin option is not implemented yet"),
+    ("wsgi-", "unsupported", "app", "this WSGI option is not implemented yet"),
+    ("http-", "noop", "sockets", "HTTP router tuning knob; satrap serves HTTP in the workers"),
+    ("https", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
+    ("ssl", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
+    ("sni", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
+    ("route", "unsupported", "routing", "request routing rules are not implemented; do this in the app or proxy"),
+    ("final-route", "unsupported", "routing", "request routing rules are not implemented"),
+    ("error-route", "unsupported", "routing", "request routing rules are not implemented"),
+    ("response-route", "unsupported", "routing", "request routing rules are not implemented"),
+    ("add-header", "unsupported", "routing", "response header rules are not implemented; add headers in the app"),
+    ("del-header", "unsupported", "routing", "response header rules are not implemented"),
+    ("collect-header", "unsupported", "routing", "response header rules are not implemented"),
+    ("pull-header", "unsupported", "routing", "response header rules are not implemented"),
+    ("static", "unsupported", "static", "this static-file option is not implemented yet"),
+    ("check-static", "unsupported", "static", "serve files with static-map instead"),
+    ("spooler", "unsupported", "tasks", "the spooler is not implemented; use a task queue"),
+    ("spool", "unsupported", "tasks", "the spooler is not implemented; use a task queue"),
+    ("cron", "unsupported", "tasks", "cron tasks are not implemented; use the system cron"),
+    ("unique-cron", "unsupported", "tasks", "cron tasks are not implemented; use the system cron"),
+    ("legion", "unsupported", "cluster", "legions are not implemented"),
+    ("attach-", "unsupported", "tasks", "attached daemons are not implemented; use a process supervisor"),
+    ("smart-attach", "unsupported", "tasks", "attached daemons are not implemented; use a process supervisor"),
+    ("mule", "unsupported", "tasks", "mules are not implemented"),
+    ("farm", "unsupported", "tasks", "mule farms are not implemented"),
+    ("hook-", "unsupported", "hooks", "hooks are not implemented; run the action before starting satrap"),
+    ("exec-", "unsupported", "hooks", "exec hooks are not implemented; run the command before starting satrap"),
+    ("call-", "unsupported", "hooks", "call hooks are not implemented"),
+    ("mount-", "unsupported", "hooks", "mount hooks are not implemented"),
+    ("umount-", "unsupported", "hooks", "umount hooks are not implemented"),
+    ("emperor", "unsupported", "emperor", "this Emperor option is not implemented yet"),
+    ("vassal", "unsupported", "emperor", "this Emperor option is not implemented yet"),
+    ("subscribe", "unsupported", "cluster", "subscriptions are not implemented"),
+    ("subscription", "unsupported", "cluster", "subscriptions are not implemented"),
+    ("fastrouter", "unsupported", "routers", "the fastrouter is not implemented"),
+    ("rawrouter", "unsupported", "routers", "the rawrouter is not implemented"),
+    ("sslrouter", "unsupported", "routers", "the sslrouter is not implemented"),
+    ("forkpty", "unsupported", "routers", "the forkptyrouter is not implemented"),
+    ("zerg", "unsupported", "processes", "zerg mode is not implemented"),
+    ("cache", "unsupported", "tasks", "the uWSGI cache framework is not implemented"),
+    ("queue", "unsupported", "tasks", "the uWSGI queue framework is not implemented"),
+    ("sharedarea", "unsupported", "tasks", "shared areas are not implemented"),
+    ("signal", "unsupported", "tasks", "uWSGI signals are not implemented"),
+    ("jail", "unsupported", "security", "jails are not implemented; use a container"),
+    ("chroot", "unsupported", "security", "chroot is not implemented; use a container"),
+    ("unshare", "unsupported", "security", "namespaces are not implemented; use a container"),
+    ("namespace", "unsupported", "security", "namespaces are not implemented; use a container"),
+    ("pivot", "unsupported", "security", "pivot_root is not implemented; use a container"),
+    ("cap", "unsupported", "security", "capabilities are not implemented"),
+    ("cgroup", "unsupported", "security", "cgroups are not implemented"),
+    ("setns", "unsupported", "security", "namespaces are not implemented"),
+    ("tuntap", "unsupported", "security", "tuntap is not implemented"),
+    ("immediate-", "unsupported", "security", "immediate privilege drop is not implemented; use uid/gid"),
+)
+
+_PLUGIN_RULES: dict[str, tuple[str, str, str]] = {
+    "python": ("unsupported", "app", "this Python plugin option is not implemented yet"),
+    "http": ("noop", "sockets", "HTTP router knob; satrap serves HTTP in the workers"),
+    "cheaper_busyness": ("noop", "processes", "adaptive process spawning is not implemented; all processes run"),
+    "carbon": ("noop", "stats", "metrics pushing is not implemented"),
+    "stats_pusher_statsd": ("noop", "stats", "metrics pushing is not implemented"),
+    "rsyslog": ("noop", "logging", "pluggable loggers are not implemented"),
+    "logzmq": ("noop", "logging", "pluggable loggers are not implemented"),
+    "zabbix": ("noop", "stats", "metrics pushing is not implemented"),
+}
+
+_LANG_PLUGINS = frozenset({
+    "php", "rack", "psgi", "lua", "jvm", "mono", "cgi", "pypy", "jwsgi", "ring", "gccgo", "mongrel2",
+    "rbthreads", "fiber", "v8", "xslt", "webdav", "pty", "symcall", "ldap", "geoip", "sqlite3",
+    "rrdtool", "glusterfs", "rados", "pam", "nagios", "notfound", "dumbloop", "curl_cron",
+})
+_ASYNC_PLUGINS = frozenset({"gevent", "asyncio", "greenlet", "ugreen", "tornado", "stackless", "coroae"})
+
+
+#: logic keys the loader (satrap.config.logic) implements
+IMPLEMENTED_LOGIC = frozenset({
+    "if-env", "if-not-env", "if-exists", "if-not-exists", "if-file", "if-not-file", "if-dir",
+    "if-not-dir", "if-directory", "if-opt", "if-not-opt", "if-reload", "if-not-reload", "if-hostname",
+    "if-not-hostname", "if-plugin", "if-not-plugin", "for", "for-glob", "for-times", "for-readline",
+    "endif", "end-if", "endfor", "end-for",
+})
+
+
+def _status_for(name: str, plugin: str) -> tuple[str, str, str]:
+    if name in IMPLEMENTED_LOGIC:
+        return ("yes", "config", "")
+    if plugin in _LANG_PLUGINS:
+        return ("unsupported", "other-plugins", f"uWSGI's {plugin} plugin is not part of satrap (WSGI only)")
+    if plugin in _ASYNC_PLUGINS:
+        return ("unsupported", "other-plugins", f"the {plugin} loop engine is not implemented; use processes and threads")
+    for prefix, support, category, reason in _STATUS_RULES:
+        if name.startswith(prefix):
+            return (support, category, reason)
+    if plugin in _PLUGIN_RULES:
+        return _PLUGIN_RULES[plugin]
+    return ("unsupported", "uwsgi-other", "this uWSGI option is not implemented yet")
+
+
+_FLAG_IMPLIES = {"master": "master", "threads": "enable-threads", "procname": "auto-procname"}
+
+
+def _generated_rows(taken: set[str], shorts: set[str]) -> list[Option]:
+    rows: list[Option] = []
+    for line in UWSGI_NAMES.splitlines():
+        if not line.strip():
+            continue
+        spell, kind, short, flags, plugin = line.split("|")
+        names: list[str] = []
+        for n in spell.split():
+            if n.replace("_", "-") not in taken:  # pivot_root/pivot-root are one spelling here
+                taken.add(n.replace("_", "-"))
+                names.append(n)
+        if not names:
+            continue
+        name = names[0]
+        support, category, reason = _status_for(name, plugin)
+        flag_set = set(flags.split(",")) - {"-"}
+        implies = tuple(_FLAG_IMPLIES[f] for f in sorted(flag_set) if f in _FLAG_IMPLIES and _FLAG_IMPLIES[f] != name)
+        short = short if short != "-" and short not in shorts else ""
+        if short:
+            shorts.add(short)
+        rows.append(Option(
+            name=name, kind=kind, aliases=tuple(names[1:]), short=short, support=support, reason=reason,
+            category=category, implies=implies, immediate="immediate" in flag_set,
+            expand=not name.startswith(("route", "response-route", "final-route", "error-route", "log-", "logformat")),
+            help=f"uWSGI option ({plugin})",
+        ))
+    return rows
+
+
+def _build() -> tuple[Option, ...]:
+    taken = {n.replace("_", "-") for o in _SATRAP_ROWS for n in o.spellings}
+    shorts = {o.short for o in _SATRAP_ROWS if o.short}
+    return _SATRAP_ROWS + tuple(_generated_rows(taken, shorts))
+
+
+OPTIONS: tuple[Option, ...] = _build()
+REGISTRY: Registry = Registry(OPTIONS)
+
+#: keys that open or close conditional/loop blocks; the loader handles them, never the table
+LOGIC_KEYS = frozenset(o.name for o in OPTIONS if o.name.startswith(("if-", "for", "end")) and o.immediate)

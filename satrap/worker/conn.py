@@ -1,0 +1,226 @@
+"""One client connection inside a worker, and the per-request handlers for each protocol.
+
+``serve_http`` and ``serve_uwsgi`` run requests on a connection until it must close or goes
+idle (no buffered bytes left); the loop in :mod:`satrap.worker.loop` parks idle keep-alive
+connections in epoll and calls back when bytes arrive. Peer errors never escape: a malformed
+request gets its 4xx (HTTP) or a log line and a closed connection (uwsgi), and the worker lives on.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from satrap.app.invoke import Response, ResponseAborted
+from satrap.log import log
+from satrap.net.body import ChunkedInput, Input
+from satrap.protocol.errors import ProtocolError
+from satrap.protocol.http11 import ChunkedDecoder, parse_head
+from satrap.protocol.uwsgi import parse_header, parse_vars
+from satrap.worker.context import WorkerContext
+
+_RECV = 65536
+_DRAIN_LIMIT = 1 << 20  # unread body bytes we will skip to keep a connection; more → close
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_MSG_DONTWAIT = socket.MSG_DONTWAIT
+
+
+class Conn:
+    """A client connection: its socket, its unparsed bytes and its per-connection environ."""
+
+    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr")
+
+    def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.buf = b""
+        self.env = env
+        self.proto = proto
+        self.idle_since = 0.0
+        self.addr = addr
+
+    def close(self) -> None:
+        sock = self.sock
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            # read what the peer still sends for a moment, so close() does not turn into a RST
+            # that could destroy the response before the client reads it
+            for _ in range(4):
+                if not sock.recv(_RECV, _MSG_DONTWAIT):
+                    break
+        except OSError:
+            pass
+        sock.close()
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def send_error(sock: socket.socket, status: int, message: str) -> None:
+    body = f"{status} {_reason(status)}: {message}\n".encode("latin-1", "replace")
+    head = (f"HTTP/1.1 {status} {_reason(status)}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("latin-1")
+    try:
+        sock.sendall(head + body)
+    except OSError:
+        pass
+
+
+def _finish_request(ctx: WorkerContext, env: dict[str, Any], resp: Response, started: float,
+                    core: int, nvars: int, packet: int) -> None:
+    ended = time.time()
+    ctx.requests += 1
+    slot = ctx.slot
+    if slot is not None:
+        slot.end(resp.sent, int((ended - started) * 1_000_000), resp.failed, ctx.pid)
+    if ctx.reqlog.enabled:
+        ctx.reqlog.write(started, ended - started, ctx.requests, ctx.requests,
+                         env.get("REMOTE_ADDR", ""), env.get("REMOTE_USER", ""), nvars, packet,
+                         env.get("REQUEST_METHOD", ""), env.get("REQUEST_URI", ""), resp.sent,
+                         env.get("SERVER_PROTOCOL", ""), resp.code, len(resp.headers),
+                         resp.header_bytes, core)
+
+
+def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
+    """Serve HTTP/1.x requests on ``conn``; True = keep it open (idle), False = close it."""
+    sock = conn.sock
+    buf = conn.buf
+    limits = ctx.limits
+    app = ctx.app
+    while True:
+        try:
+            parsed = parse_head(buf, limits) if buf else None
+            while parsed is None:
+                data = sock.recv(_RECV)
+                if not data:
+                    return False
+                buf = buf + data if buf else data
+                parsed = parse_head(buf, limits)
+        except ProtocolError as err:
+            log(f"bad HTTP request from {conn.addr}: {err} ({err.status})")
+            send_error(sock, err.status, str(err))
+            return False
+        except OSError:
+            return False  # timeout or reset while waiting for the head
+        head, consumed = parsed
+        started = time.time()
+        env = conn.env.copy()
+        env.update(head.environ)
+        on_first_read = (lambda: sock.sendall(_CONTINUE)) if head.expect_continue else None
+        if head.chunked:
+            body: Input = ChunkedInput(sock, buf[consumed:], ChunkedDecoder(limit=limits.limit_post),
+                                       on_first_read)
+            rest = b""
+        else:
+            length = head.content_length or 0
+            end = consumed + length
+            body = Input(sock, buf[consumed:end], length, on_first_read)
+            rest = buf[end:]
+        env["wsgi.input"] = body
+        if ctx.slot is not None:
+            ctx.slot.begin(started, f"{head.method} {head.target}".encode("latin-1", "replace"))
+        keep = head.keep_alive and not ctx.stopping
+        resp = Response(sock.sendall, "HTTP/1.1", keep, head.method == "HEAD",
+                        head.version == "HTTP/1.1", keep and head.version == "HTTP/1.0")
+        try:
+            resp.run(app, env)
+        except (OSError, ResponseAborted):
+            resp.keep_alive = False
+            _finish_request(ctx, env, resp, started, core, 2 * len(env), consumed)
+            return False
+        _finish_request(ctx, env, resp, started, core, 2 * len(env), consumed)
+        if not resp.keep_alive or ctx.stopping:
+            return False
+        if not body.drain(_DRAIN_LIMIT):
+            return False
+        buf = rest + body.surplus() if head.chunked else rest
+        if not buf:
+            conn.buf = b""
+            return True
+
+
+_SCHEME_HTTPS = frozenset(("on", "1", "ON", "On"))
+
+
+def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
+    """Serve one uwsgi-protocol request (one per connection, as nginx's uwsgi module expects)."""
+    sock = conn.sock
+    buf = conn.buf
+    try:
+        while len(buf) < 4:
+            data = sock.recv(_RECV)
+            if not data:
+                if buf:
+                    log(f"invalid uwsgi request from {conn.addr}: connection closed inside the header"
+                        f" ({len(buf)} of 4 bytes)")
+                return False
+            buf += data
+        modifier1, size, _modifier2 = parse_header(buf[:4])
+        # "GET ", "POST", "HEAD"...: an HTTP request line read as a uwsgi header
+        hint = ("; plain HTTP sent to a uwsgi socket? use http-socket or protocol = http"
+                if buf[:3].isalpha() and buf[:3].isupper() else "")
+        if size > ctx.buffer_size:
+            log(f"invalid request block size: {size} (max {ctx.buffer_size})...skip (from {conn.addr}{hint})")
+            return False
+        if modifier1 not in (0, 30):
+            log(f"-- unavailable modifier requested: {modifier1} -- (from {conn.addr}{hint})")
+            return False
+        end = 4 + size
+        while len(buf) < end:
+            data = sock.recv(_RECV)
+            if not data:
+                log(f"invalid uwsgi request from {conn.addr}: connection closed inside the packet")
+                return False
+            buf += data
+        pvars = parse_vars(buf[4:end])
+    except ProtocolError as err:
+        log(f"invalid uwsgi request from {conn.addr}: {err}")
+        return False
+    except OSError:
+        return False
+    started = time.time()
+    env = conn.env.copy()
+    env.update(pvars)
+    scheme = pvars.get("UWSGI_SCHEME") or pvars.get("HTTP_X_FORWARDED_PROTO")
+    if scheme:
+        env["wsgi.url_scheme"] = scheme
+    elif pvars.get("HTTPS") in _SCHEME_HTTPS:
+        env["wsgi.url_scheme"] = "https"
+    if modifier1 == 30:
+        script = pvars.get("SCRIPT_NAME", "")
+        path = pvars.get("PATH_INFO", "")
+        if script and path.startswith(script):
+            env["PATH_INFO"] = path[len(script):]
+    cl = pvars.get("CONTENT_LENGTH", "")
+    try:
+        length = int(cl) if cl else 0
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        log(f"invalid uwsgi request from {conn.addr}: CONTENT_LENGTH {cl!r}")
+        return False
+    limit = ctx.limits.limit_post
+    if limit and length > limit:
+        log(f"Invalid (too big) CONTENT_LENGTH. skip. ({length} > limit-post {limit}, from {conn.addr})")
+        send_error(sock, 413, f"request body larger than {limit} bytes")
+        return False
+    body = Input(sock, buf[end:end + length], length)
+    env["wsgi.input"] = body
+    method = pvars.get("REQUEST_METHOD", "GET")
+    if ctx.slot is not None:
+        ctx.slot.begin(started, f"{method} {pvars.get('REQUEST_URI', '')}".encode("latin-1", "replace"))
+    resp = Response(sock.sendall, pvars.get("SERVER_PROTOCOL") or "HTTP/1.0", False,
+                    method == "HEAD", False)
+    try:
+        resp.run(ctx.app, env)
+    except (OSError, ResponseAborted):
+        pass
+    _finish_request(ctx, env, resp, started, core, 2 * len(pvars), size)
+    return False

@@ -1,0 +1,305 @@
+"""A worker's event loop: accept only while a thread is free, park idle keep-alive connections.
+
+Theory of operation:
+- The main thread waits in one ``epoll`` on the listening sockets, the signal wake-up pipe and
+  the idle keep-alive connections. Listening sockets are registered with ``EPOLLEXCLUSIVE`` so a
+  new connection wakes one idle worker, not all of them (no thundering herd, without uWSGI's
+  ``thunder-lock``). A worker that is busy is not waiting in epoll, so it is never the one woken:
+  only a free worker takes the next connection.
+- With ``threads = 1`` requests run inline in the main thread. With more threads a ready
+  connection is handed to a pool thread; when every thread is busy the listening sockets are
+  taken out of the epoll set so the kernel routes new connections to other workers.
+- Connections are registered ``EPOLLONESHOT``: a connection is owned by exactly one thread at a
+  time, and whoever finishes with it re-arms it (``epoll_ctl`` is thread-safe).
+- Signal handlers only set flags; ``signal.set_wakeup_fd`` wakes the loop.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import signal
+import socket
+import threading
+import time
+from typing import Callable
+
+from satrap.log import log
+from satrap.net.listeners import Listener
+from satrap.worker.conn import Conn, serve_http, serve_uwsgi
+from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
+
+_EXCL = getattr(select, "EPOLLEXCLUSIVE", 0)
+_IN_ONESHOT = select.EPOLLIN | select.EPOLLONESHOT
+_MAX_IDLE_CONNS = 2000
+_TICK = 1.0
+
+
+class WorkerLoop:
+    """Runs until told to stop; :meth:`run` returns the exit code the worker should use."""
+
+    def __init__(self, ctx: WorkerContext, listeners: list[Listener], threads: int,
+                 processes: int, master_pid: int | None, min_lifetime: float,
+                 reload_on_rss_mb: int, on_tick: Callable[[], None] | None = None) -> None:
+        self.ctx = ctx
+        self.listeners = {lst.sock.fileno(): lst for lst in listeners}
+        self.threads = max(1, threads)
+        self.master_pid = master_pid
+        self.min_lifetime = min_lifetime
+        self.reload_on_rss = reload_on_rss_mb * 1024 * 1024
+        self.on_tick = on_tick
+        self.conns: dict[int, Conn] = {}
+        self.busy = 0
+        self.lock = threading.Lock()
+        self.listening = False
+        self.ep = select.epoll()
+        self.quick_exit = False
+        self.born = time.monotonic()
+        self.exit_code = 0
+        for fd, lst in self.listeners.items():
+            lst.sock.setblocking(False)
+            ctx.base_environ[fd] = base_environ(lst, self.threads, processes)
+        self.work: queue.SimpleQueue[Conn | None] = queue.SimpleQueue()
+        self.wake_fd = -1
+
+    # -- signals (handlers only set flags; the wake-up fd interrupts epoll) ---------------------
+    def install_signals(self, graceful: tuple[int, ...], quick: tuple[int, ...],
+                        ignored: tuple[int, ...]) -> None:
+        for sig in graceful:
+            signal.signal(sig, self._on_graceful)
+        for sig in quick:
+            signal.signal(sig, self._on_quick)
+        for sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
+
+    def _on_graceful(self, signum: int, frame: object) -> None:
+        self.ctx.stopping = True
+
+    def _on_quick(self, signum: int, frame: object) -> None:
+        self.ctx.stopping = True
+        self.quick_exit = True
+        self.exit_code = 30
+        if self.threads == 1 and self.busy:
+            raise SystemExit(30)  # interrupt the app mid-request: this is the brutal path
+
+    # -- listening ------------------------------------------------------------------------------
+    def _listen(self, on: bool) -> None:
+        if on == self.listening:
+            return
+        for fd in self.listeners:
+            if on:
+                self.ep.register(fd, select.EPOLLIN | _EXCL)
+            else:
+                try:
+                    self.ep.unregister(fd)
+                except OSError:
+                    pass
+        self.listening = on
+
+    def _close_listeners(self) -> None:
+        self._listen(False)
+        for lst in self.listeners.values():
+            lst.sock.close()
+        self.listeners = {}
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> int:
+        rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.wake_fd = wfd
+        signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+        self.ep.register(rfd, select.EPOLLIN)
+        pool = []
+        if self.threads > 1:
+            for core in range(self.threads):
+                t = threading.Thread(target=self._pool_thread, args=(core,), daemon=True,
+                                     name=f"satrap-core-{core}")
+                t.start()
+                pool.append(t)
+        self._listen(True)
+        next_tick = time.monotonic() + _TICK
+        ep_poll = self.ep.poll
+        listeners = self.listeners
+        conns = self.conns
+        ctx = self.ctx
+        while True:
+            if ctx.stopping:
+                if self.listeners:
+                    self._close_listeners()
+                    listeners = self.listeners
+                    self._close_idle(0.0, everything=True)
+                if self.quick_exit or self.busy == 0:
+                    break
+            try:
+                events = ep_poll(_TICK)
+            except InterruptedError:
+                continue
+            for fd, _ev in events:
+                if fd == rfd:
+                    try:
+                        while os.read(rfd, 512):
+                            pass
+                    except OSError:
+                        pass
+                    continue
+                lst = listeners.get(fd)
+                if lst is not None:
+                    self._accept(lst)
+                    continue
+                conn = conns.get(fd)
+                if conn is not None:
+                    conn.idle_since = 0.0
+                    self._dispatch(conn)
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + _TICK
+                self._tick(now)
+        for _ in pool:
+            self.work.put(None)
+        self._close_idle(0.0, everything=True)
+        return self.exit_code
+
+    def _tick(self, now: float) -> None:
+        if self.master_pid is not None and os.getppid() != self.master_pid:
+            log(f"worker {self.ctx.wid} (pid: {os.getpid()}): my master is gone, exiting")
+            self.ctx.stopping = True
+            self.quick_exit = True
+            return
+        self._close_idle(now - self.ctx.keepalive_timeout)
+        if self.reload_on_rss and now - self.born >= self.min_lifetime:
+            rss = _rss_bytes()
+            if rss >= self.reload_on_rss:
+                log(f"worker {self.ctx.wid} (pid: {os.getpid()}): RSS {rss // (1024 * 1024)} MB >= "
+                    f"reload-on-rss {self.reload_on_rss // (1024 * 1024)} MB, recycling")
+                self.ctx.stopping = True
+        if self.on_tick is not None:
+            self.on_tick()
+
+    def _close_idle(self, before: float, everything: bool = False) -> None:
+        for fd, conn in list(self.conns.items()):
+            if conn.idle_since and (everything or conn.idle_since < before):
+                self.conns.pop(fd, None)
+                conn.close()
+
+    def _accept(self, lst: Listener) -> None:
+        try:
+            sock, addr = lst.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log(f"accept() on {lst.address} failed: {exc}")
+            return
+        ctx = self.ctx
+        env = ctx.base_environ[lst.sock.fileno()].copy()
+        if sock.family == socket.AF_UNIX:
+            env["REMOTE_ADDR"] = ""
+            env["REMOTE_PORT"] = ""
+            peer = "unix"
+        else:
+            env["REMOTE_ADDR"] = addr[0]
+            env["REMOTE_PORT"] = str(addr[1])
+            peer = addr[0]
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if lst.proto == "uwsgi" and ctx.uwsgi_allow and addr[0] not in ctx.uwsgi_allow:
+                log(f"refused uwsgi connection from {addr[0]}: not in uwsgi-allow")
+                sock.close()
+                return
+        set_socket_timeouts(sock, ctx.socket_timeout)
+        conn = Conn(sock, env, lst.proto, peer)
+        try:
+            conn.buf = sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            self._park(conn)
+            return
+        except OSError:
+            sock.close()
+            return
+        if not conn.buf:
+            sock.close()
+            return
+        self._dispatch(conn)
+
+    def _park(self, conn: Conn) -> None:
+        """Wait for the connection's next bytes in epoll (keep-alive or a slow first request).
+        A connection is registered only the first time it has to wait, so a one-request
+        connection costs no epoll_ctl at all."""
+        conn.idle_since = time.monotonic()
+        if conn.fd in self.conns:
+            try:
+                self.ep.modify(conn.fd, _IN_ONESHOT)
+            except OSError:
+                self._drop(conn)
+            return
+        if len(self.conns) >= _MAX_IDLE_CONNS:
+            conn.close()
+            return
+        self.conns[conn.fd] = conn
+        self.ep.register(conn.fd, _IN_ONESHOT)
+
+    def _drop(self, conn: Conn) -> None:
+        self.conns.pop(conn.fd, None)
+        conn.close()
+
+    def _serve(self, conn: Conn, core: int) -> None:
+        handler = serve_http if conn.proto == "http" else serve_uwsgi
+        try:
+            keep = handler(conn, self.ctx, core)
+        except BaseException:
+            self._drop(conn)
+            raise
+        if keep and not self.ctx.stopping:
+            self._park(conn)
+        else:
+            self._drop(conn)
+
+    def _dispatch(self, conn: Conn) -> None:
+        ctx = self.ctx
+        if self.threads == 1:
+            self.busy = 1
+            try:
+                self._serve(conn, 0)
+            finally:
+                self.busy = 0
+            self._after_request()
+            return
+        with self.lock:
+            self.busy += 1
+            if self.busy >= self.threads:
+                self._listen(False)
+        self.work.put(conn)
+
+    def _pool_thread(self, core: int) -> None:
+        work = self.work
+        while True:
+            conn = work.get()
+            if conn is None:
+                return
+            try:
+                self._serve(conn, core)
+            except Exception as exc:  # never lose a thread to a bug
+                log(f"worker {self.ctx.wid} core {core}: {exc!r}")
+            with self.lock:
+                self.busy -= 1
+                if not self.ctx.stopping and self.listeners:
+                    self._listen(True)
+            self._after_request()
+            if self.ctx.stopping:
+                try:
+                    os.write(self.wake_fd, b"x")  # let the main loop see that we are done
+                except OSError:
+                    pass
+
+    def _after_request(self) -> None:
+        ctx = self.ctx
+        if ctx.max_requests and ctx.requests >= ctx.max_requests and not ctx.stopping:
+            if time.monotonic() - self.born >= self.min_lifetime:
+                log(f"...The work of process {os.getpid()} is done (max requests {ctx.max_requests}). Seeya!")
+                ctx.stopping = True
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

@@ -1,0 +1,150 @@
+"""A worker process from birth to exit: signals, title, lazy app load, the loop, the exit code.
+
+Used after ``fork()`` by the master, and in-process when satrap runs without a master.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from satrap.errors import AppLoadError, ExitCode
+from satrap.log import log
+from satrap.net.listeners import Listener
+from satrap.proctitle import set_title
+from satrap.protocol.http11 import Limits
+from satrap.scoreboard import Scoreboard
+from satrap.worker.context import WorkerContext
+from satrap.worker.loop import WorkerLoop
+from satrap.worker.reqlog import RequestLog
+
+
+def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
+    """Load the app; on failure log why. Returns (app, exit code to use or 0 to go on)."""
+    from satrap.app.loader import load_app
+
+    started = time.monotonic()
+    try:
+        app = load_app(cfg)
+    except AppLoadError as err:
+        if err.detail:
+            sys.stderr.write(err.detail if err.detail.endswith("\n") else err.detail + "\n")
+        log(f"satrap: {err}")
+        if cfg.need_app:
+            log("satrap: need-app is set and the app did not load: exiting (status 22)")
+            return None, int(ExitCode.APP_LOAD)
+        log("*** no app loaded: every request will get a 500 (set need-app to exit instead) ***")
+        return None, 0
+    if app is None:
+        if cfg.need_app:
+            log("satrap: need-app is set but no app is configured (module, wsgi-file or mount): exiting")
+            return None, int(ExitCode.APP_LOAD)
+        log("*** no app configured: every request will get a 500 (give --module or --wsgi-file) ***")
+        return None, 0
+    log(f"WSGI app 0 (mountpoint='') ready in {int(time.monotonic() - started)} seconds "
+        f"on interpreter satrap pid: {os.getpid()} (default app)")
+    return app, 0
+
+
+def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) -> WorkerContext:
+    keepalive = float(cfg.http_keepalive) if _is_number(cfg.http_keepalive) and float(cfg.http_keepalive) > 1 else 5.0
+    allow = tuple(cfg.uwsgi_allow) if getattr(cfg, "uwsgi_allow", None) else ()
+    return WorkerContext(
+        app=app,
+        wid=wid,
+        pid=os.getpid(),
+        limits=Limits(max_head=int(cfg.buffer_size), limit_post=int(cfg.limit_post or 0)),
+        reqlog=RequestLog(not cfg.disable_logging),
+        slot=scoreboard.writer(wid) if scoreboard is not None else None,
+        socket_timeout=float(cfg.socket_timeout or 4),
+        keepalive_timeout=keepalive,
+        buffer_size=int(cfg.buffer_size),
+        dynamic_apps=bool(getattr(cfg, "dynamic_apps", False)),
+        uwsgi_allow=allow,
+        max_requests=int(cfg.max_requests or 0),
+        harakiri_alarm=0,
+    )
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def start_autoreloader(interval: int, master_pid: int) -> None:
+    """``py-autoreload``: watch the files of every imported module; on a change ask the master
+    for a graceful reload (as uWSGI's python reloader does)."""
+
+    def files() -> dict[str, float]:
+        seen: dict[str, float] = {}
+        for mod in list(sys.modules.values()):
+            path = getattr(mod, "__file__", None)
+            if path and not path.startswith(sys.base_prefix):
+                try:
+                    seen[path] = os.stat(path).st_mtime
+                except OSError:
+                    pass
+        return seen
+
+    def watch() -> None:
+        known = files()
+        while True:
+            time.sleep(interval)
+            for path, mtime in files().items():
+                old = known.get(path)
+                if old is not None and old != mtime:
+                    log(f"[satrap-python-reloader] module/file {path} has been modified")
+                    os.kill(master_pid, signal.SIGHUP)
+                    return
+                known[path] = mtime
+
+    threading.Thread(target=watch, daemon=True, name="satrap-autoreload").start()
+
+
+def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bool,
+               scoreboard: Scoreboard | None, master_pid: int | None) -> int:
+    """Body of a worker; returns its exit status."""
+    set_title(cfg, f"worker {wid}")
+    if lazy:
+        app, code = load_app_or_report(cfg)
+        if code:
+            return code
+    ctx = make_context(cfg, app, wid, scoreboard)
+    processes = int(cfg.processes or 1)
+    loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
+                      float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))
+    if master_pid is not None:
+        # the master decides: Ctrl-C reaches the whole process group, but only the master acts
+        loop.install_signals(graceful=(signal.SIGHUP,), quick=(signal.SIGTERM, signal.SIGQUIT),
+                             ignored=(signal.SIGINT, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1,
+                                      signal.SIGTSTP, signal.SIGWINCH))
+        if cfg.py_autoreload and wid == 1:
+            start_autoreloader(int(cfg.py_autoreload), master_pid)
+    else:
+        _install_single_signals(loop, int(cfg.worker_reload_mercy or 60))
+    return loop.run()
+
+
+def _install_single_signals(loop: WorkerLoop, mercy: int) -> None:
+    """Without a master the one process is its own supervisor: a stop signal finishes in-flight
+    requests within the mercy; a second one (or the mercy running out) ends it at once."""
+
+    def graceful(signum: int, frame: object) -> None:
+        if loop.ctx.stopping:
+            os._exit(int(ExitCode.WORKER_KILLED))
+        log(f"signal {signal.Signals(signum).name} received: finishing in-flight requests "
+            f"(at most {mercy} s), then exiting")
+        loop.ctx.stopping = True
+        signal.signal(signal.SIGALRM, lambda s, f: os._exit(int(ExitCode.WORKER_KILLED)))
+        signal.alarm(max(1, mercy))
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, graceful)
+    signal.signal(signal.SIGQUIT, lambda s, f: os._exit(int(ExitCode.WORKER_KILLED)))
