@@ -1,13 +1,14 @@
 """Per-worker state shared between the workers and the master through anonymous shared memory.
 
 Why shared memory: the master must see, without asking, which worker is busy and since when
-(harakiri), how many requests each served (stats, max-requests) and what it is doing (the URI for
-the harakiri log line). A pipe or socket message per request would add a syscall to every
+(harakiri), how many requests each served (stats, max-requests, idle) and what it is doing (the
+URI for the harakiri log line). A pipe or socket message per request would add a syscall to every
 request; a ``struct.pack_into`` on a shared ``mmap`` costs a fraction of a microsecond.
 
 Layout: one fixed-size slot per worker id (1-based; slot 0 unused). Each slot is written only by
 its worker (and reset by the master before it forks a replacement), so no lock is needed: a torn
-read by the master can at worst misreport one tick.
+read by the master can at worst misreport one tick. Each request writes its slot twice: once at
+the start (time and URI) and once at the end (every counter in one ``pack_into``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ import mmap
 import struct
 from dataclasses import dataclass
 
-# request_start (epoch seconds, 0 = idle), requests, exceptions, tx bytes, avg_rt µs,
-# running_time µs, pid, status (0 idle, 1 busy, 2 cheap, 3 stopping), uri
-_SLOT = struct.Struct("<dQQQQQiB128s")
+#: upper bounds (µs) of the latency histogram buckets; the last bucket is +Inf
+LATENCY_BUCKETS_US = (1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+                      1_000_000, 2_500_000, 5_000_000, 10_000_000)
+_NB = len(LATENCY_BUCKETS_US) + 1
+_NS = 5  # status classes 1xx..5xx
+
+# request_start (epoch s, 0 = idle), requests, exceptions, tx, avg_rt µs, running_time µs,
+# pid, status byte, [status class counts], [latency bucket counts], uri
+_COUNTERS = struct.Struct(f"<dQQQQQiB{_NS}Q{_NB}Q")
+_URI_LEN = 128
+_SLOT_SIZE = _COUNTERS.size + _URI_LEN
 _START = struct.Struct("<d")
-_URI_OFFSET = _SLOT.size - 128
+_STATUS_OFFSET = struct.calcsize("<dQQQQQi")
 
 STATUS_NAMES = ("idle", "busy", "cheap", "stopping")
 
@@ -37,6 +46,8 @@ class WorkerState:
     running_time: int
     pid: int
     status: str
+    status_classes: tuple[int, ...]  # responses by class: 1xx, 2xx, 3xx, 4xx, 5xx
+    latency_buckets: tuple[int, ...]  # counts per LATENCY_BUCKETS_US bucket, +Inf last
     uri: str
 
 
@@ -45,49 +56,74 @@ class Scoreboard:
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
-        self._mem = mmap.mmap(-1, _SLOT.size * (max_workers + 1))
+        self._mem = mmap.mmap(-1, _SLOT_SIZE * (max_workers + 1))
 
-    def reset(self, wid: int, pid: int = 0) -> None:
+    def reset(self, wid: int) -> None:
         """Clear a slot before (re)spawning its worker, so a new worker starts from zero."""
-        _SLOT.pack_into(self._mem, wid * _SLOT.size, 0.0, 0, 0, 0, 0, 0, pid, 0, b"")
+        off = wid * _SLOT_SIZE
+        self._mem[off:off + _SLOT_SIZE] = bytes(_SLOT_SIZE)
 
     def read(self, wid: int) -> WorkerState:
-        start, req, exc, tx, avg, run, pid, status, uri = _SLOT.unpack_from(self._mem, wid * _SLOT.size)
-        return WorkerState(start, req, exc, tx, avg, run, pid,
-                           STATUS_NAMES[status] if status < len(STATUS_NAMES) else "idle",
-                           uri.rstrip(b"\0").decode("latin-1"))
+        off = wid * _SLOT_SIZE
+        values = _COUNTERS.unpack_from(self._mem, off)
+        start, req, exc, tx, avg, run, pid, status = values[:8]
+        classes = tuple(values[8:8 + _NS])
+        buckets = tuple(values[8 + _NS:])
+        uri = bytes(self._mem[off + _COUNTERS.size:off + _SLOT_SIZE]).rstrip(b"\0")
+        name = STATUS_NAMES[status] if status < len(STATUS_NAMES) else "idle"
+        if start and name == "idle":
+            name = "busy"
+        return WorkerState(start, req, exc, tx, avg, run, pid, name, classes, buckets,
+                           uri.decode("latin-1") if start else "")
 
     def writer(self, wid: int) -> "SlotWriter":
-        return SlotWriter(self._mem, wid * _SLOT.size)
+        return SlotWriter(self._mem, wid * _SLOT_SIZE)
 
 
 class SlotWriter:
-    """A worker's handle on its own slot; the two calls bracket every request."""
+    """A worker's handle on its own slot; ``begin``/``end`` bracket every request."""
 
-    __slots__ = ("_mem", "_off", "requests", "exceptions", "tx", "avg_rt", "running_time")
+    __slots__ = ("_mem", "_off", "_uri_off", "requests", "exceptions", "tx", "avg_rt",
+                 "running_time", "classes", "buckets", "status")
 
     def __init__(self, mem: mmap.mmap, offset: int) -> None:
         self._mem = mem
         self._off = offset
+        self._uri_off = offset + _COUNTERS.size
         self.requests = 0
         self.exceptions = 0
         self.tx = 0
         self.avg_rt = 0
         self.running_time = 0
+        self.classes = [0] * _NS
+        self.buckets = [0] * _NB
+        self.status = 0
 
     def begin(self, now: float, uri: bytes) -> None:
         _START.pack_into(self._mem, self._off, now)
-        self._mem[self._off + _URI_OFFSET:self._off + _URI_OFFSET + 128] = uri[:128].ljust(128, b"\0")
+        end = self._uri_off + _URI_LEN
+        self._mem[self._uri_off:end] = uri[:_URI_LEN].ljust(_URI_LEN, b"\0")
 
-    def end(self, sent: int, elapsed_us: int, failed: bool, pid: int) -> None:
+    def end(self, sent: int, elapsed_us: int, failed: bool, pid: int, code: int = 200) -> None:
         self.requests += 1
         if failed:
             self.exceptions += 1
         self.tx += sent
         self.avg_rt = (self.avg_rt + elapsed_us) // 2 if self.avg_rt else elapsed_us
         self.running_time += elapsed_us
-        _SLOT.pack_into(self._mem, self._off, 0.0, self.requests, self.exceptions, self.tx,
-                        self.avg_rt, self.running_time, pid, 0, b"")
+        klass = code // 100 - 1
+        if 0 <= klass < _NS:
+            self.classes[klass] += 1
+        i = 0
+        for bound in LATENCY_BUCKETS_US:
+            if elapsed_us <= bound:
+                break
+            i += 1
+        self.buckets[i] += 1
+        _COUNTERS.pack_into(self._mem, self._off, 0.0, self.requests, self.exceptions, self.tx,
+                            self.avg_rt, self.running_time, pid, self.status, *self.classes,
+                            *self.buckets)
 
     def set_status(self, status: int) -> None:
-        self._mem[self._off + _URI_OFFSET - 1] = status
+        self.status = status
+        self._mem[self._off + _STATUS_OFFSET] = status

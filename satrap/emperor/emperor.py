@@ -179,6 +179,37 @@ def _set_parent_death_signal() -> None:
         pass
 
 
+def _become_subreaper() -> bool:
+    """Orphans of a vassal master become our children instead of init's (Linux 3.4+), so we can
+    reap them and make sure nothing is left behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """Live direct children of ``pid`` (from /proc)."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2:].split()
+        if int(fields[1]) == pid and fields[0] != b"Z":
+            out.append(int(entry))
+    return out
+
+
 def _parse_addr(addr: str) -> tuple[int, Any]:
     if ":" in addr and not addr.startswith(("/", ".", "@")):
         host, _, port = addr.rpartition(":")
@@ -219,7 +250,7 @@ class Emperor:
         self.signals: list[int] = []
         self.stats_sock: socket.socket | None = None
         self.stopping = False
-        self.quick = False
+        self.leftover_deadline = 0.0
         self.next_scan = 0.0
         self.scan_requested_at = 0.0
         self.notified_count = -1
@@ -287,6 +318,7 @@ class Emperor:
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> int:
         self._install_signals()
+        _become_subreaper()
         self.pidfile = os.path.abspath(self.cfg.pidfile) if self.cfg.pidfile else ""
         if self.pidfile:
             with open(self.pidfile, "w") as f:
@@ -314,17 +346,31 @@ class Emperor:
             for vassal in list(self.vassals.values()):
                 self._run_actions(vassal, vassal.tick(now))
             self._notify_status()
-            if self.stopping and not self.vassals:
+            if self.stopping and not self.vassals and self._leftovers_gone(now):
                 break
         self._cleanup()
         log("The Emperor is buried.")
         sd_notify("STOPPING=1\nSTATUS=The Emperor is buried.")
         return 0
 
+    def _leftovers_gone(self, now: float) -> bool:
+        """After the last vassal: wait (bounded) for processes they left behind, then kill them."""
+        left = _children(self.pid)
+        if not left:
+            return True
+        if not self.leftover_deadline:
+            self.leftover_deadline = now + min(self.policy.mercy, 5.0)
+        elif now >= self.leftover_deadline:
+            self._kill_orphans()
+            return True
+        return False
+
     def _timeout(self, now: float) -> float:
         deadlines = [d for v in self.vassals.values() if (d := v.next_deadline()) is not None]
         if not self.stopping:
             deadlines.append(self.next_scan)
+        else:
+            deadlines.append(now + 0.1)  # waiting for the last processes to go
         if self.scan_requested_at:
             deadlines.append(min(self.scan_requested_at + _DEBOUNCE_MAX, now + _DEBOUNCE))
         if not deadlines:
@@ -594,24 +640,46 @@ class Emperor:
             self._run_actions(vassal, vassal.message(msg, now))
 
     def _reap(self, now: float) -> None:
-        for pid, vassal in list(self.by_pid.items()):
-            proc = self.procs.get(vassal.path)
-            if proc is None or proc.pid != pid:
-                try:  # a vassal forgotten while its process lived on (should not happen)
-                    done, _ = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done = pid
-                if done:
-                    del self.by_pid[pid]
-                continue
-            code = proc.poll()
-            if code is None:
-                continue
-            del self.by_pid[pid]
+        """Collect every exited child: vassal masters, and (as a subreaper) the workers a dead
+        master left behind, which the kernel re-parents to us."""
+        deaths: list[tuple[Vassal, int]] = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            vassal = self.by_pid.pop(pid, None)
+            if vassal is None:
+                continue  # an orphaned worker of a dead vassal master
+            code = os.waitstatus_to_exitcode(status)
+            proc = self.procs.pop(vassal.path, None)
+            if proc is not None and proc.pid == pid:
+                proc.returncode = code  # so subprocess never waits for it again
+            if vassal.pid == pid:
+                deaths.append((vassal, code))
+        if not deaths:
+            return
+        self._kill_orphans()  # before any respawn: the new vassal needs the old one's port
+        for vassal, code in deaths:
             self._read_link(vassal.path)  # messages sent just before exiting (GOODBYE)
             self._close_link(vassal.path)
-            self.procs.pop(vassal.path, None)
             self._run_actions(vassal, vassal.died(code, now))
+
+    def _kill_orphans(self) -> None:
+        """Workers whose vassal master died are our children now (we are a subreaper). They
+        would hold the vassal's port until they notice; the respawned vassal needs it now."""
+        orphans = [pid for pid in _children(self.pid) if pid not in self.by_pid]
+        if orphans:
+            log(f"[emperor] killing {len(orphans)} orphaned process(es) of dead vassal masters: "
+                + " ".join(map(str, orphans)))
+        for pid in orphans:
+            for victim in [pid, *descendants(pid)]:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     # -- signals ----------------------------------------------------------------------------------------
     def _handle_signals(self, now: float) -> None:

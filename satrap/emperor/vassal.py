@@ -59,7 +59,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
                             State.ON_DEMAND, State.SPAWNING}),
     State.LOYAL: frozenset({State.RELOADING, State.STOPPING, State.THROTTLED, State.ON_DEMAND,
                             State.SPAWNING}),
-    State.RELOADING: frozenset({State.READY, State.LOYAL, State.STOPPING, State.THROTTLED,
+    State.RELOADING: frozenset({State.READY, State.LOYAL, State.RELOADING, State.STOPPING,
+                                State.THROTTLED,
                                 State.BROKEN, State.ON_DEMAND, State.SPAWNING}),
     State.STOPPING: frozenset({State.GONE}),
     State.THROTTLED: frozenset({State.SPAWNING, State.ON_DEMAND, State.GONE}),
@@ -135,6 +136,7 @@ class Vassal:
     policy: Policy = field(default_factory=Policy)
     state: State = State.SPAWNING
     pid: int = 0
+    spawns: int = 0
     respawns: int = 0
     fast_deaths: int = 0  # deaths since the last loyalty (the throttle level)
     respawn_at: float = 0.0
@@ -155,6 +157,7 @@ class Vassal:
     last_change: float = 0.0
     last_mod: int = 0  # file mtime (epoch seconds), set by the Emperor
     last_exit: str = ""
+    proven: bool = False  # accepted at least once since its file last changed: the config loads
     _loyal_before_reload: bool = False
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -203,10 +206,11 @@ class Vassal:
 
     def spawned(self, pid: int, now: float) -> None:
         """The process exists (called by the Emperor after carrying out :class:`Spawn`)."""
-        if self.first_run:
-            self.respawns += 1
-        else:
+        self.spawns += 1
+        if self.spawns == 1:
             self.first_run = now
+        else:
+            self.respawns += 1
         self.pid = pid
         self.born = self.last_run = now
         self.ready = self.accepting = self.loyal = self.goodbye = self.killed = False
@@ -223,6 +227,7 @@ class Vassal:
             self.ready, self.last_ready = True, now
         elif msg is ToEmperor.ACCEPTING:
             self.accepting, self.last_accepting = True, now
+            self.proven = True
             if self.state in (State.SPAWNING, State.RELOADING):
                 if self.state is State.RELOADING and self._loyal_before_reload:
                     self._go(State.LOYAL, now)  # RELOADING -> LOYAL (it was loyal; still is)
@@ -242,6 +247,7 @@ class Vassal:
         return []
 
     def file_changed(self, now: float) -> list[Action]:
+        self.proven = False
         if self.state in RUNNING:
             self._loyal_before_reload = self.state is State.LOYAL or (
                 self.state is State.RELOADING and self._loyal_before_reload)
@@ -256,9 +262,12 @@ class Vassal:
         return []  # ON_DEMAND reads the file at its next spawn; STOPPING/GONE do not care
 
     def reload(self, now: float) -> list[Action]:
-        """SIGHUP to the Emperor: reload every running vassal."""
+        """SIGHUP to the Emperor: reload every running vassal (its file did not change)."""
         if self.state in RUNNING:
-            return self.file_changed(now)
+            proven = self.proven
+            actions = self.file_changed(now)
+            self.proven = proven
+            return actions
         return []
 
     def file_removed(self, now: float) -> list[Action]:
@@ -297,7 +306,9 @@ class Vassal:
                             "back to waiting for a connection"), Listen()]
             self._go(State.SPAWNING, now)  # running -> SPAWNING
             return [Log(f"[emperor] vassal {self.name} (pid {pid}) said goodbye, respawning it"), Spawn()]
-        if code == BROKEN_STATUS and not self.accepting:
+        if code == BROKEN_STATUS and not self.accepting and not self.proven:
+            # a file that worked before (proven) failing now is transient, e.g. its port is still
+            # held by a dying predecessor: throttle it instead
             self._go(State.BROKEN, now)  # SPAWNING/RELOADING -> BROKEN
             return [Log(f"[emperor] vassal {self.name} (pid {pid}) is broken: its config does not "
                         f"load ({how}); it will be retried when its file changes")]

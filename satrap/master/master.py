@@ -9,7 +9,7 @@ Lifecycle (uWSGI 2.0's, with the weak spots fixed):
   while its new workers already accept.
 - SIGINT (``--stop``), SIGTERM with ``die-on-term``: graceful shutdown. Unlike uWSGI, in-flight
   requests finish (bounded by ``worker-reload-mercy``), new connections are not accepted.
-- SIGQUIT, or a second SIGINT: quick shutdown (workers end at once).
+- SIGQUIT, or a second SIGINT: quick shutdown (workers get SIGQUIT and end at once).
 - SIGTTIN/SIGTTOU: one worker more/less. SIGUSR1: worker stats to the log.
 """
 
@@ -66,6 +66,7 @@ class Master:
         self.exit_code = 0
         self.signals = SignalQueue()
         self.pid = os.getpid()
+        self.started = time.time()
         self.touch_mtimes = {p: _mtime(p) for p in (cfg.touch_reload or [])}
         self.reloads = int(os.environ.get(RELOADS_ENV, "0") or 0)
         self.link = VassalLink.from_environ(os.environ)
@@ -103,6 +104,7 @@ class Master:
             self._spawn(self.slots[wid])
         if self.link is not None:
             self.link.send(ToEmperor.ACCEPTING)
+        stats = self._start_stats()
         while True:
             ready = self._wait()
             for signum in self.signals.drain():
@@ -117,9 +119,22 @@ class Master:
             self._watch_activity(now)
             if self.mode is Mode.SHUTDOWN and not self.by_pid and not self.old_workers:
                 break
+        if stats is not None:
+            stats.close()
         log("goodbye to satrap.")
         self.on_exit()
         return self.exit_code
+
+    def _start_stats(self) -> Any:
+        """``--stats ADDR``: a thread of the master answers with :meth:`stats_view` data."""
+        if not getattr(self.cfg, "stats", None):
+            return None
+        from satrap.stats.server import StatsServer
+
+        server = StatsServer(self.cfg.stats, self.stats_view, http=bool(self.cfg.stats_http))
+        server.start()
+        log(f"stats server enabled on {self.cfg.stats} fd: {server.fileno()}")
+        return server
 
     def _wait(self) -> set[int]:
         fds = [self.signals.read_fd]
@@ -370,6 +385,35 @@ class Master:
                 elif slot is not None:
                     self.slots.pop(slot.wid, None)
 
+    def stats_view(self) -> dict[str, Any]:
+        """A snapshot of the instance in plain data, for the stats server (any thread may call
+        it: it only copies)."""
+        workers = []
+        for wid, slot in sorted(list(self.slots.items())):
+            st = self.scoreboard.read(wid)
+            state = "cheap" if self.mode is Mode.CHEAP else slot.state.value
+            workers.append({
+                "id": wid, "pid": slot.pid, "state": state, "status": st.status if slot.pid else "cheap",
+                "requests": st.requests, "exceptions": st.exceptions, "tx": st.tx,
+                "avg_rt": st.avg_rt, "running_time": st.running_time,
+                "request_start": st.request_start, "uri": st.uri,
+                "respawn_count": slot.respawns, "harakiri_count": slot.harakiri_count,
+                "last_spawn": int(slot.born_epoch), "status_classes": list(st.status_classes),
+                "latency_buckets": list(st.latency_buckets),
+            })
+        return {
+            "pid": self.pid,
+            "started": self.started,
+            "mode": self.mode.value,
+            "threads": int(self.cfg.threads or 1),
+            "processes": self.processes,
+            "sockets": [{"name": lst.address if lst.unix_path is None and lst.port == 0 else
+                         (lst.unix_path or lst.display_address()), "proto": lst.proto,
+                         "fd": lst.sock.fileno() if lst.sock.fileno() >= 0 else -1}
+                        for lst in self.listeners],
+            "workers": workers,
+        }
+
     def _log_stats(self) -> None:
         log(f"*** satrap master {self.pid}: {len(self.by_pid)} workers ***")
         for wid, slot in sorted(self.slots.items()):
@@ -395,12 +439,12 @@ class Master:
                     slot.state = State.STOPPING
                     slot.stop_deadline = min(slot.stop_deadline or float("inf"),
                                              time.monotonic() + _QUICK_MERCY)
-                    _kill(slot.pid, signal.SIGTERM)
+                    _kill(slot.pid, signal.SIGQUIT)
             else:
                 self._stop_worker(slot, signal.SIGHUP, self.mercy)
         if quick:
             for pid in self.old_workers:
-                _kill(pid, signal.SIGTERM)
+                _kill(pid, signal.SIGQUIT)
 
     def _reload(self) -> None:
         if self.mode is Mode.SHUTDOWN:

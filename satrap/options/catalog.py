@@ -151,6 +151,10 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "emperor", aliases="emperor-on-demand-dir"),
     _o("emperor-on-demand-extension", "str", None, "socket file extension for on-demand vassals", "emperor",
        aliases="emperor-on-demand-ext"),
+    _o("emperor-stats", "str", None, "serve the Emperor's JSON stats (vassals) on this address", "emperor",
+       aliases="emperor-stats-server"),
+    _o("emperor-max-throttle", "int", 180000, "longest respawn back-off of a failing vassal, in milliseconds",
+       "emperor"),
     # --- config ----------------------------------------------------------------------------
     _o("ini", "list", (), "load an ini file (file.ini:section picks a section)", "config", immediate=True),
     _o("yaml", "list", (), "load a YAML file", "config", short="y", aliases="yml", immediate=True),

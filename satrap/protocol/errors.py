@@ -13,11 +13,11 @@ offending bytes, which could be huge or hostile).
 from __future__ import annotations
 
 __all__ = [
-    "ProtocolError",
-    "PayloadTooLarge",
-    "URITooLong",
     "HeadersTooLarge",
     "NotImplementedMethod",
+    "PayloadTooLarge",
+    "ProtocolError",
+    "URITooLong",
     "UnsupportedTransferCoding",
     "VersionNotSupported",
 ]

@@ -34,8 +34,8 @@ is malformed happens only on the error path.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from satrap.protocol.errors import (
     HeadersTooLarge,
@@ -48,14 +48,14 @@ from satrap.protocol.errors import (
 )
 
 __all__ = [
+    "LAST_CHUNK",
+    "ChunkedDecoder",
     "Limits",
     "RequestHead",
-    "parse_head",
-    "ChunkedDecoder",
     "encode_chunk",
-    "LAST_CHUNK",
-    "response_head",
     "error_response",
+    "parse_head",
+    "response_head",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -112,15 +112,15 @@ class RequestHead:
     """A parsed request head. ``environ`` is ready to merge into a WSGI environ (PEP 3333)."""
 
     __slots__ = (
+        "chunked",
+        "content_length",
+        "environ",
+        "expect_continue",
+        "header_count",
+        "keep_alive",
         "method",
         "target",
         "version",
-        "environ",
-        "content_length",
-        "chunked",
-        "keep_alive",
-        "expect_continue",
-        "header_count",
     )
 
     def __init__(
@@ -405,13 +405,13 @@ def _incomplete(buf: bytes | bytearray, start: int, limits: Limits) -> None:
             raise ProtocolError("invalid method")
         if len(buf) >= max_head:
             raise _too_large(region)
-        return None
+        return
     _check_bare(region[:eol], False)
     _parse_request_line(region[:eol].decode("latin-1"), limits)
     _check_bare(region[eol + 2 :], True)
     if len(buf) >= max_head:
         raise _too_large(region)
-    return None
+    return
 
 
 def parse_head(
@@ -431,7 +431,8 @@ def parse_head(
         start += 2
     idx = buf.find(b"\r\n\r\n", start, max_head)
     if idx == -1:
-        return _incomplete(buf, start, limits)
+        _incomplete(buf, start, limits)
+        return None
 
     text = buf[start : idx + 2].decode("latin-1")
     eol = text.find("\r\n")
@@ -542,8 +543,18 @@ class ChunkedDecoder:
     when a chunk size is read, before its data is buffered.
     """
 
-    __slots__ = ("limit", "max_line", "max_trailer", "done", "unused", "total", "_state",
-                 "_remaining", "_buf", "_trailer_size")
+    __slots__ = (
+        "_buf",
+        "_remaining",
+        "_state",
+        "_trailer_size",
+        "done",
+        "limit",
+        "max_line",
+        "max_trailer",
+        "total",
+        "unused",
+    )
 
     def __init__(self, limit: int = 0, *, max_line: int = 1024, max_trailer: int = 8192) -> None:
         self.limit = limit

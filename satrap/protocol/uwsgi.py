@@ -16,20 +16,20 @@ Vars are decoded as latin-1 (PEP 3333 "bytes as latin-1 text"), which never fail
 from __future__ import annotations
 
 import struct
+from collections.abc import Container, Iterable, Mapping
 from enum import IntEnum
-from typing import Container, Iterable, Mapping
 
 from satrap.protocol.errors import HeadersTooLarge, ProtocolError
 
 __all__ = [
     "HEADER",
-    "Modifier1",
-    "parse_header",
-    "parse_vars",
-    "parse_packet",
-    "encode_vars",
-    "encode_packet",
     "WSGI_MODIFIERS",
+    "Modifier1",
+    "encode_packet",
+    "encode_vars",
+    "parse_header",
+    "parse_packet",
+    "parse_vars",
 ]
 
 HEADER = struct.Struct("<BHB")

@@ -79,13 +79,9 @@ def _finish_request(ctx: WorkerContext, env: dict[str, Any], resp: Response, sta
     ctx.requests += 1
     slot = ctx.slot
     if slot is not None:
-        slot.end(resp.sent, int((ended - started) * 1_000_000), resp.failed, ctx.pid)
+        slot.end(resp.sent, int((ended - started) * 1_000_000), resp.failed, ctx.pid, resp.code)
     if ctx.reqlog.enabled:
-        ctx.reqlog.write(started, ended - started, ctx.requests, ctx.requests,
-                         env.get("REMOTE_ADDR", ""), env.get("REMOTE_USER", ""), nvars, packet,
-                         env.get("REQUEST_METHOD", ""), env.get("REQUEST_URI", ""), resp.sent,
-                         env.get("SERVER_PROTOCOL", ""), resp.code, len(resp.headers),
-                         resp.header_bytes, core)
+        ctx.reqlog.write(env, resp, started, ended, core, nvars, packet, ctx.requests)
 
 
 def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:

@@ -58,7 +58,7 @@ def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) ->
         wid=wid,
         pid=os.getpid(),
         limits=Limits(max_head=int(cfg.buffer_size), limit_post=int(cfg.limit_post or 0)),
-        reqlog=RequestLog(not cfg.disable_logging),
+        reqlog=RequestLog(not cfg.disable_logging, cfg),
         slot=scoreboard.writer(wid) if scoreboard is not None else None,
         socket_timeout=float(cfg.socket_timeout or 4),
         keepalive_timeout=keepalive,
@@ -121,8 +121,10 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))
     if master_pid is not None:
-        # the master decides: Ctrl-C reaches the whole process group, but only the master acts
-        loop.install_signals(graceful=(signal.SIGHUP,), quick=(signal.SIGTERM, signal.SIGQUIT),
+        # the master decides: Ctrl-C reaches the whole process group, but only the master acts.
+        # SIGTERM is graceful here too: systemd (KillMode=control-group) and `timeout` send it to
+        # every process at once, and a worker must still finish its in-flight requests then.
+        loop.install_signals(graceful=(signal.SIGHUP, signal.SIGTERM), quick=(signal.SIGQUIT,),
                              ignored=(signal.SIGINT, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1,
                                       signal.SIGTSTP, signal.SIGWINCH))
         if cfg.py_autoreload and wid == 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from satrap.log import log_bytes
 
@@ -21,20 +22,24 @@ class RequestLog:
 
     __slots__ = ("_prefix", "_second", "_ctime", "enabled")
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, cfg: Any = None) -> None:
         self.enabled = enabled
         self._prefix = "[pid: %d|app: 0|req: " % os.getpid()
         self._second = -1
         self._ctime = ""
 
-    def write(self, started: float, elapsed: float, requests: int, total: int, addr: str,
-              user: str, nvars: int, packet: int, method: str, uri: str, size: int,
-              proto: str, status: int, nheaders: int, hsize: int, core: int) -> None:
+    def write(self, env: dict[str, Any], resp: Any, started: float, ended: float, core: int,
+              nvars: int, packet: int, requests: int) -> None:
+        """``resp`` is the :class:`satrap.app.invoke.Response` (``code``, ``sent``,
+        ``headers``, ``header_bytes``)."""
         sec = int(started)
         if sec != self._second:
             self._second = sec
             self._ctime = time.ctime(sec)
-        line = (f"{self._prefix}{requests}/{total}] {addr} ({user}) {{{nvars} vars in {packet} bytes}}"
-                f" [{self._ctime}] {method} {uri} => generated {size} bytes in {int(elapsed * 1000)} msecs"
-                f" ({proto} {status}) {nheaders} headers in {hsize} bytes (1 switches on core {core})\n")
+        line = (f"{self._prefix}{requests}/{requests}] {env.get('REMOTE_ADDR', '')} "
+                f"({env.get('REMOTE_USER', '')}) {{{nvars} vars in {packet} bytes}} [{self._ctime}] "
+                f"{env.get('REQUEST_METHOD', '')} {env.get('REQUEST_URI', '')} => generated "
+                f"{resp.sent} bytes in {int((ended - started) * 1000)} msecs "
+                f"({env.get('SERVER_PROTOCOL', '')} {resp.code}) {len(resp.headers)} headers in "
+                f"{resp.header_bytes} bytes (1 switches on core {core})\n")
         log_bytes(line.encode("latin-1", "replace"))

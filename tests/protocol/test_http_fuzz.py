@@ -20,7 +20,7 @@ from satrap.protocol.http11 import (
 )
 
 SMALL = Limits(max_head=512, max_headers=8)
-FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TCHAR = "!#$%&'*+-.^`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 tokens = st.text(alphabet=TCHAR, min_size=1, max_size=12)
