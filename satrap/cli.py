@@ -103,6 +103,9 @@ def _serve(cfg: Any) -> int:
     environ = os.environ
     listeners = open_listeners(cfg, environ)  # type: ignore[arg-type]
     for i, lst in enumerate(listeners):
+        if lst.role == "router":
+            log(f"http router bound on {lst.describe()} fd {lst.sock.fileno()}")
+            continue
         log(f"{lst.proto} socket {i} bound to {lst.describe()} fd {lst.sock.fileno()}")
         if lst.proto == "uwsgi" and not is_loopback(lst):
             log(f"!!! WARNING: uwsgi-protocol socket {lst.address} listens on a non-loopback address: "
@@ -126,7 +129,8 @@ def _serve(cfg: Any) -> int:
     from satrap.emperor.wire import EMPEROR_FD_ENV
 
     vassal = EMPEROR_FD_ENV in os.environ  # a vassal is always a master, as in uWSGI
-    master = bool(cfg.master) or processes > 1 or vassal
+    routed = any(lst.role == "router" for lst in listeners)  # the router needs a supervisor
+    master = bool(cfg.master) or processes > 1 or vassal or routed
     if not cfg.master and processes > 1:
         log("satrap: processes > 1 without master: starting a master anyway, so dead workers are "
             "replaced (uWSGI would leave them dead)")

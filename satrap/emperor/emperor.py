@@ -31,13 +31,24 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from satrap import __version__
 from satrap.emperor import scanner as scan_mod
-from satrap.emperor.vassal import (Action, Forget, Kill, Listen, Log, Policy, Send, Spawn, State,
-                                   Vassal)
+from satrap.emperor.vassal import (
+    Action,
+    Forget,
+    Kill,
+    Listen,
+    Log,
+    Policy,
+    Send,
+    Spawn,
+    State,
+    Vassal,
+)
 from satrap.emperor.wire import EMPEROR_FD_ENV, ON_DEMAND_FD_ENV, ToEmperor
 from satrap.log import log
 
@@ -191,7 +202,7 @@ def _become_subreaper() -> bool:
 
 def _children(pid: int) -> list[int]:
     """Live direct children of ``pid`` (from /proc)."""
-    out = []
+    out: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -525,7 +536,8 @@ class Emperor:
         try:
             proc = subprocess.Popen(argv, cwd=os.path.dirname(vassal.path), env=env,
                                     pass_fds=pass_fds, stdin=subprocess.DEVNULL,
-                                    preexec_fn=_set_parent_death_signal, **extra)
+                                    preexec_fn=_set_parent_death_signal,  # noqa: PLW1509 (single-threaded)
+                                    **extra)
         except (OSError, subprocess.SubprocessError) as exc:
             parent.close()
             child.close()
@@ -735,7 +747,7 @@ class Emperor:
         """uWSGI's emperor-stats document (reference 4.5), with satrap's extra vassal fields."""
         vassals = []
         for vassal in self.vassals.values():
-            extra = {"on_demand": self.demand_paths.get(vassal.path, "")}
+            extra: dict[str, Any] = {"on_demand": self.demand_paths.get(vassal.path, "")}
             if self.tyrant:
                 stamp = self.scanner.stamp(vassal.path)
                 if stamp:

@@ -24,8 +24,8 @@ import ctypes.util
 import glob
 import os
 import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 #: config file extensions a vassal may have, and the satrap switch that reads each
 EXTENSIONS: Mapping[str, str] = {

@@ -25,9 +25,10 @@ at once. A file change resets it too: the operator just fixed something.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Union
+from typing import Any
 
 from satrap.emperor.wire import ToEmperor, ToVassal
 
@@ -100,7 +101,7 @@ class Forget:
     """Drop the vassal from the Emperor's table (and close its on-demand socket)."""
 
 
-Action = Union[Spawn, Send, Kill, Log, Listen, Forget]
+Action = Spawn | Send | Kill | Log | Listen | Forget
 
 
 @dataclass(frozen=True)

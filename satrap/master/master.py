@@ -50,6 +50,9 @@ class Master:
                  on_exit: Callable[[], None]) -> None:
         self.cfg = cfg
         self.listeners = listeners
+        self.worker_listeners = [lst for lst in listeners if lst.role == "worker"]
+        self.router_listeners = [lst for lst in listeners if lst.role == "router"]
+        self.gateways: dict[int, WorkerSlot] = {}  # the --http router(s), supervised like workers
         self.app = app
         self.run_worker = run_worker
         self.start_cwd = start_cwd
@@ -63,6 +66,7 @@ class Master:
         self.by_pid: dict[int, WorkerSlot] = {}
         self.old_workers: dict[int, float] = {}  # pid -> SIGKILL deadline (monotonic)
         self.mode = Mode.RUNNING
+        self.quick_stop = False
         self.exit_code = 0
         self.signals = SignalQueue()
         self.pid = os.getpid()
@@ -102,6 +106,9 @@ class Master:
         for wid in range(1, self.processes + 1):
             self.slots[wid] = WorkerSlot(wid)
             self._spawn(self.slots[wid])
+        if self.router_listeners:
+            self.gateways[1] = WorkerSlot(1, role="http")
+            self._spawn(self.gateways[1])
         if self.link is not None:
             self.link.send(ToEmperor.ACCEPTING)
         stats = self._start_stats()
@@ -111,7 +118,7 @@ class Master:
                 self._on_signal(signum)
             if self.link is not None and self.link.fileno() in ready:
                 self._on_emperor()
-            if self.mode is Mode.CHEAP and any(lst.sock.fileno() in ready for lst in self.listeners):
+            if self.mode is Mode.CHEAP and any(lst.sock.fileno() in ready for lst in self.worker_listeners):
                 self._wake_from_cheap()
             self._reap()
             now = time.monotonic()
@@ -141,7 +148,7 @@ class Master:
         if self.link is not None and not self.link.lost:
             fds.append(self.link.fileno())
         if self.mode is Mode.CHEAP:
-            fds.extend(lst.sock.fileno() for lst in self.listeners)
+            fds.extend(lst.sock.fileno() for lst in self.worker_listeners)
         try:
             ready, _, _ = select.select(fds, [], [], _TICK)
         except InterruptedError:
@@ -209,16 +216,18 @@ class Master:
 
     # -- workers --------------------------------------------------------------------------------
     def _spawn(self, slot: WorkerSlot) -> None:
-        self.scoreboard.reset(slot.wid)
+        if slot.role == "worker":
+            self.scoreboard.reset(slot.wid)
         pid = os.fork()
-        if pid == 0:  # the worker
+        if pid == 0:  # the worker (or the router)
             code = 1
             try:
                 SignalQueue.reset_in_child()
                 os.close(self.signals.read_fd)
                 os.close(self.signals.write_fd)
-                code = self.run_worker(self.cfg, self.listeners, slot.wid, self.app, self.lazy,
-                                       self.scoreboard, self.pid)
+                if self.link is not None:
+                    self.link.sock.close()
+                code = self._child_body(slot)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
@@ -237,7 +246,29 @@ class Master:
         slot.born = now
         slot.born_epoch = time.time()
         self.by_pid[pid] = slot
-        log(f"spawned satrap worker {slot.wid} (pid: {pid}, cores: {int(self.cfg.threads or 1)})")
+        if slot.role == "worker":
+            log(f"spawned satrap worker {slot.wid} (pid: {pid}, cores: {int(self.cfg.threads or 1)})")
+        else:
+            log(f"spawned satrap {slot.role} {slot.wid} (pid: {pid})")
+
+    def _child_body(self, slot: WorkerSlot) -> int:
+        """Runs in the forked child: each process keeps only the listening sockets it serves."""
+        keep = self.worker_listeners if slot.role == "worker" else self.router_listeners
+        for lst in self.listeners:
+            if lst not in keep:
+                lst.sock.close()
+        if slot.role == "worker":
+            return self.run_worker(self.cfg, keep, slot.wid, self.app, self.lazy,
+                                   self.scoreboard, self.pid)
+        from satrap.net.listeners import router_upstream
+        from satrap.router.process import run_router
+
+        upstream = router_upstream(self.worker_listeners)
+        assert upstream is not None
+        return int(run_router(self.cfg, keep, upstream, slot.wid))
+
+    def _all_slots(self) -> list[WorkerSlot]:
+        return [*self.slots.values(), *self.gateways.values()]
 
     def _stop_worker(self, slot: WorkerSlot, sig: int, mercy: float) -> None:
         if slot.state is not State.RUNNING:
@@ -265,15 +296,16 @@ class Master:
     def _on_death(self, slot: WorkerSlot, status: int) -> None:
         now = time.monotonic()
         how = _describe_status(status)
+        what = "worker" if slot.role == "worker" else f"{slot.role} router"
         if slot.state is State.STOPPING:
-            log(f"worker {slot.wid} buried after {int(now - slot.born)} seconds ({how})")
+            log(f"{what} {slot.wid} buried after {int(now - slot.born)} seconds ({how})")
             slot.pid = 0
             if self.mode is Mode.CHEAP:
                 slot.state = State.WAITING
                 slot.respawn_at = float("inf")
                 return
-            if self.mode is Mode.SHUTDOWN or slot.wid > self.processes:
-                if slot.wid > self.processes:
+            if self.mode is Mode.SHUTDOWN or (slot.role == "worker" and slot.wid > self.processes):
+                if slot.role == "worker" and slot.wid > self.processes:
                     self.slots.pop(slot.wid, None)
                 slot.state = State.WAITING
                 slot.respawn_at = float("inf")
@@ -283,7 +315,7 @@ class Master:
             slot.respawn_at = now
             return
         code = os.waitstatus_to_exitcode(status)
-        if code == ExitCode.APP_LOAD and self.cfg.need_app:
+        if code == ExitCode.APP_LOAD and self.cfg.need_app and slot.role == "worker":
             log(f"worker {slot.wid} could not load the app and need-app is set: shutting down (status 22)")
             self.exit_code = int(ExitCode.APP_LOAD)
             slot.state = State.WAITING
@@ -295,7 +327,7 @@ class Master:
             slot.respawn_at = float("inf")
             return
         if code == 0:
-            log(f"worker {slot.wid} (pid: {slot.pid}) finished its work (recycled), respawning")
+            log(f"{what} {slot.wid} (pid: {slot.pid}) finished its work (recycled), respawning")
             slot.fast_deaths = 0
             slot.pid = 0
             slot.state = State.WAITING
@@ -305,27 +337,33 @@ class Master:
         pid = slot.pid
         delay = slot.died(now)
         slot.respawns += 1
-        log(f"DAMN ! worker {slot.wid} (pid: {pid}) died, {how} :( trying respawn ...")
+        log(f"DAMN ! {what} {slot.wid} (pid: {pid}) died, {how} :( trying respawn ...")
         if delay:
-            log(f"worker {slot.wid} respawning too fast !!! backing off {delay:g} seconds "
+            log(f"{what} {slot.wid} respawning too fast !!! backing off {delay:g} seconds "
                 f"(fast deaths in a row: {slot.fast_deaths})")
 
     # -- periodic duties ----------------------------------------------------------------------------
     def _tick(self, now: float) -> None:
-        for slot in list(self.slots.values()):
-            if slot.state is State.WAITING and slot.respawn_at <= now and self.mode is Mode.RUNNING:
-                if slot.wid <= self.processes:
+        for slot in self._all_slots():
+            respawnable = self.mode is Mode.RUNNING or (self.mode is Mode.CHEAP and slot.role != "worker")
+            if slot.state is State.WAITING and slot.respawn_at <= now and respawnable:
+                if slot.role != "worker" or slot.wid <= self.processes:
                     self._spawn(slot)
                     if slot.respawns:
-                        log(f"Respawned satrap worker {slot.wid} (new pid: {slot.pid})")
+                        log(f"Respawned satrap {slot.role} {slot.wid} (new pid: {slot.pid})")
                 else:
                     self.slots.pop(slot.wid, None)
             elif slot.state is State.STOPPING and now >= slot.stop_deadline:
                 log(f"worker {slot.wid} (pid: {slot.pid}) is taking too much time to die...NO MERCY !!!")
                 _kill(slot.pid, signal.SIGKILL)
                 slot.stop_deadline = float("inf")
-            elif slot.state is State.RUNNING and self.harakiri:
+            elif slot.state is State.RUNNING and self.harakiri and slot.role == "worker":
                 self._check_harakiri(slot)
+        if self.mode is Mode.SHUTDOWN and self.gateways and not self.quick_stop:
+            # graceful stop, second step: the router has drained, now the workers may go
+            if all(g.state is State.WAITING for g in self.gateways.values()):
+                for slot in self.slots.values():
+                    self._stop_worker(slot, signal.SIGHUP, self.mercy)
         for pid, deadline in list(self.old_workers.items()):
             if now >= deadline:
                 log(f"worker of the previous generation (pid: {pid}) is taking too much time to die...NO MERCY !!!")
@@ -428,12 +466,16 @@ class Master:
         elif self.mode is not Mode.SHUTDOWN:
             log(f"graceful shutdown: workers finish their requests (at most {int(self.mercy)} s)...")
         self.mode = Mode.SHUTDOWN
-        for listener in self.listeners:
+        self.quick_stop = self.quick_stop or quick
+        for listener in self.router_listeners if self.gateways and not quick else self.listeners:
             try:
                 listener.sock.close()  # the kernel refuses new connections from now on
             except OSError:
                 pass
-        for slot in self.slots.values():
+        # graceful: the router drains first (its in-flight requests still need the workers);
+        # the workers get their SIGHUP from _tick once it is gone
+        first = self._all_slots() if quick or not self.gateways else list(self.gateways.values())
+        for slot in first:
             if quick:
                 if slot.state is State.RUNNING or slot.state is State.STOPPING:
                     slot.state = State.STOPPING
@@ -459,7 +501,7 @@ class Master:
         log("...gracefully killing workers: they finish in-flight requests; new workers start now...")
         now = time.monotonic()
         old = []
-        for slot in self.slots.values():
+        for slot in self._all_slots():
             if slot.state in (State.RUNNING, State.STOPPING) and slot.pid:
                 if slot.state is State.RUNNING:
                     _kill(slot.pid, signal.SIGHUP)

@@ -27,7 +27,8 @@ class State(enum.Enum):
 
 @dataclass
 class WorkerSlot:
-    wid: int
+    wid: int  # worker id (1-based), or the gateway's index for a router
+    role: str = "worker"  # "worker" or "http" (the --http router, a gateway)
     pid: int = 0
     state: State = State.WAITING
     born: float = 0.0  # monotonic

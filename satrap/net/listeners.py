@@ -36,6 +36,7 @@ class Listener:
     address: str  # as the user wrote it; the key used to match inherited fds
     proto: str
     unix_path: str | None = None  # filesystem path of a unix socket we created (for vacuum)
+    role: str = "worker"  # "worker": the workers accept on it; "router": the --http router does
     host: str = ""
     port: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,7 +57,8 @@ class Listener:
 
 
 def has_listeners(cfg: Any, environ: dict[str, str]) -> bool:
-    return bool(listener_specs(cfg)) or environ.get("SATRAP__ON_DEMAND_FD", "").isdigit()
+    return (bool(listener_specs(cfg)) or bool(router_specs(cfg))
+            or environ.get("SATRAP__ON_DEMAND_FD", "").isdigit())
 
 
 def listener_specs(cfg: Any) -> list[tuple[str, str]]:
@@ -73,10 +75,35 @@ def listener_specs(cfg: Any) -> list[tuple[str, str]]:
         specs.append((addr, "uwsgi"))
     for addr in cfg.http_socket:
         specs.append((addr, "http"))
-    for addr in cfg.http:
-        # --http: until the router process lands, workers speak HTTP on it directly
-        specs.append((addr, "http"))
+    if not _router_available():
+        specs.extend((addr, "http") for addr in cfg.http)  # no router: workers serve --http
     return specs
+
+
+def _router_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("satrap.router.process") is not None
+    except ImportError:
+        return False
+
+
+def router_specs(cfg: Any) -> list[str]:
+    """``--http`` addresses: served by the router process, not by the workers."""
+    return list(cfg.http) if _router_available() else []
+
+
+def router_upstream(listeners: list["Listener"]) -> str | None:
+    """Where the router sends requests: the first uwsgi-protocol worker socket, as uWSGI does."""
+    for lst in listeners:
+        if lst.role == "worker" and lst.proto == "uwsgi":
+            if lst.unix_path:
+                return lst.unix_path
+            if lst.address.startswith("@"):
+                return lst.address
+            return lst.display_address()
+    return None
 
 
 def _is_unix(address: str) -> bool:
@@ -227,6 +254,11 @@ def open_listeners(cfg: Any, environ: dict[str, str]) -> list[Listener]:
     environ.pop(INHERIT_ENV, None)
     listeners: list[Listener] = []
     specs = listener_specs(cfg)
+    routed = router_specs(cfg)
+    if routed and not any(proto == "uwsgi" for _, proto in specs):
+        # uWSGI binds 127.0.0.1:0 for its router; an abstract unix socket is faster and needs
+        # no cleanup. The name keeps the master's pid, which a reload does not change.
+        specs.append((f"@satrap-http-{os.getpid()}", "uwsgi"))
     on_demand = environ.get(ON_DEMAND_ENV, "")
     if on_demand.isdigit():
         proto = (cfg.protocol or "uwsgi").lower()
@@ -243,6 +275,11 @@ def open_listeners(cfg: Any, environ: dict[str, str]) -> list[Listener]:
                 listeners.append(_adopt(inherited.pop(key), address, proto))
             else:
                 listeners.append(bind(address, proto, cfg))
+        for address in routed:
+            key = f"http|{address}"
+            lst = _adopt(inherited.pop(key), address, "http") if key in inherited else bind(address, "http", cfg)
+            lst.role = "router"
+            listeners.append(lst)
     except BaseException:
         for lst in listeners:
             lst.sock.close()

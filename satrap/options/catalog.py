@@ -135,6 +135,13 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("logto2", "str", None, "send logs to this file (opened after dropping privileges)", "logging"),
     _o("log-format", "str", None, "request log line format with %(var) request variables", "logging",
        aliases="logformat", expand=False),
+    _o("log-4xx", "bool", False, "log requests answered 4xx even with disable-logging", "logging"),
+    _o("log-5xx", "bool", False, "log requests answered 5xx even with disable-logging", "logging"),
+    _o("log-slow", "int", 0, "log requests slower than this many milliseconds even with disable-logging", "logging"),
+    _o("log-zero", "bool", False, "log requests with an empty response body even with disable-logging", "logging"),
+    _o("log-big", "int", 0, "log responses of at least this many body bytes even with disable-logging", "logging"),
+    _o("log-micros", "bool", False, "report the request time of the default log line in microseconds", "logging"),
+    _o("log-x-forwarded-for", "bool", False, "log the X-Forwarded-For header as the client address", "logging"),
     _o("stats", "str", None, "serve JSON stats on this address", "stats", aliases="stats-server", implies=M),
     _o("stats-http", "bool", False, "wrap the stats JSON in an HTTP response", "stats", implies=M),
     # --- static files ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ request gets its 4xx (HTTP) or a log line and a closed connection (uwsgi), and t
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from typing import Any
@@ -143,6 +144,8 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
 
 
 _SCHEME_HTTPS = frozenset(("on", "1", "ON", "On"))
+_VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0", "HTTP/2.0"))
+_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 
 
 def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
@@ -212,8 +215,12 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
     method = pvars.get("REQUEST_METHOD", "GET")
     if ctx.slot is not None:
         ctx.slot.begin(started, f"{method} {pvars.get('REQUEST_URI', '')}".encode("latin-1", "replace"))
-    resp = Response(sock.sendall, pvars.get("SERVER_PROTOCOL") or "HTTP/1.0", False,
-                    method == "HEAD", False)
+    # echoed in the status line (uWSGI does the same): only a well-formed HTTP version, or the
+    # response head cannot be built and the worker would die on the peer's say-so
+    version = pvars.get("SERVER_PROTOCOL", "")
+    if version not in _VERSIONS and _VERSION.fullmatch(version) is None:
+        version = "HTTP/1.0"
+    resp = Response(sock.sendall, version, False, method == "HEAD", False)
     try:
         resp.run(ctx.app, env)
     except (OSError, ResponseAborted):

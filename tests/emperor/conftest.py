@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import RUN_FAKE, EmperorProc  # noqa: E402
+from helpers import RUN_FAKE, EmperorProc
 
 
 def _factory(tmp_path: Path, base: list[str]) -> Iterator[Callable[..., EmperorProc]]:

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from support import alive, children_of, pgid_members, wait_until
@@ -59,8 +58,9 @@ class EmperorProc:
         return kids
 
     def wait_vassals(self, n: int, timeout: float = 10.0) -> list[int]:
-        return wait_until(lambda: (k if len(k := self.vassal_pids()) == n else None), timeout,
-                          message=f"{n} vassal processes")  # type: ignore[return-value]
+        found = wait_until(lambda: ((k,) if len(k := self.vassal_pids()) == n else None), timeout,
+                           message=f"{n} vassal processes")
+        return found[0]  # type: ignore[index]
 
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)

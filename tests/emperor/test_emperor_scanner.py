@@ -6,8 +6,15 @@ import os
 import select
 from pathlib import Path
 
-from satrap.emperor.scanner import (Diff, Scanner, Watcher, config_switch, diff, is_vassal_name,
-                                    listing)
+from satrap.emperor.scanner import (
+    Diff,
+    Scanner,
+    Watcher,
+    config_switch,
+    diff,
+    is_vassal_name,
+    listing,
+)
 
 
 def test_new_touched_removed(tmp_path: Path) -> None:

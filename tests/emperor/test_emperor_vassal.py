@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from satrap.emperor.vassal import (TRANSITIONS, Forget, Kill, Listen, Log, Policy, Send, Spawn, State,
-                                   Vassal)
+from satrap.emperor.vassal import (
+    TRANSITIONS,
+    Forget,
+    Kill,
+    Listen,
+    Log,
+    Policy,
+    Send,
+    Spawn,
+    State,
+    Vassal,
+)
 from satrap.emperor.wire import ToEmperor as E
 from satrap.emperor.wire import ToVassal as V
 

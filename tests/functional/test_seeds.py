@@ -41,7 +41,7 @@ def test_seed_002_http_command_line(satrap, tmp_path):
     status, _, body = http_request(port, "GET", "/")
     assert (status, body) == (200, b"hello v1\n")
     assert http_request(port, "GET", "/thread")[2] == b"thread ran"
-    assert len(proc.wait_workers(2)) == 2
+    assert len(proc.wait_workers(3)) == 3  # two workers and the "http 1" router
 
 
 def test_seed_002_socket_protocol_http(satrap, tmp_path):
@@ -68,10 +68,11 @@ def test_seed_003_ini_with_dash_dash_ini_and_stop(satrap, tmp_path):
     proc = satrap("--ini", str(ini))
     proc.wait_http(port)
     assert http_request(port, "GET", "/")[2] == b"hello v1\n"
-    workers = proc.wait_workers(2)
+    workers = proc.wait_workers(3)
     # process titles carry the prefix, as seed 002's ps listing shows
     assert proc_title(proc.pid) == "flask demo satrap master"
-    assert sorted(proc_title(w) for w in workers) == ["flask demo satrap worker 1",
+    assert sorted(proc_title(w) for w in workers) == ["flask demo satrap http 1",
+                                                      "flask demo satrap worker 1",
                                                       "flask demo satrap worker 2"]
     pidfile = tmp_path / "demo.pid"  # relative pidfile: relative to where satrap started
     assert int(pidfile.read_text()) == proc.pid
