@@ -111,18 +111,26 @@ def _serve(cfg: Any) -> int:
             log(f"!!! WARNING: uwsgi-protocol socket {lst.address} listens on a non-loopback address: "
                 "anyone who reaches it talks to your app as if they were nginx; bind it to "
                 "127.0.0.1 or a unix socket, or restrict peers with uwsgi-allow !!!")
+    # import what the rest of the start needs while we may still read everything
+    from satrap.master.master import Master
+    from satrap.worker.process import load_app_or_report, run_worker
+
     _drop_privileges(cfg)
+    if cfg.logto2 and not reloading:
+        redirect_to_file(os.path.abspath(cfg.logto2))
+    pidfile2 = os.path.abspath(cfg.pidfile2) if cfg.pidfile2 else None
+    if pidfile2:
+        _write_pidfile(pidfile2)
     vacuum_paths = [lst.unix_path for lst in listeners if lst.unix_path and cfg.vacuum]
 
     def on_exit() -> None:
         if cfg.vacuum:
             for path in vacuum_paths:
                 _unlink(path)
-            if pidfile:
-                _unlink(pidfile)
-                log("VACUUM: pidfile removed.")
-
-    from satrap.worker.process import load_app_or_report, run_worker
+            for path in (pidfile, pidfile2):
+                if path:
+                    _unlink(path)
+                    log("VACUUM: pidfile removed.")
 
     lazy = bool(cfg.lazy_apps or cfg.lazy)
     processes = int(cfg.processes or 1)
@@ -140,14 +148,17 @@ def _serve(cfg: Any) -> int:
         if code:
             on_exit()
             return code
+    if cfg.chdir2:
+        try:
+            os.chdir(cfg.chdir2)
+        except OSError as exc:
+            raise ConfigError(f"chdir2 = {cfg.chdir2}: {exc.strerror}") from None
     if not master:
         log(f"satrap is running in single-process mode (pid: {os.getpid()})")
         code = run_worker(cfg, listeners, 1, app, False, None, None)
         log("goodbye to satrap.")
         on_exit()
         return code
-    from satrap.master.master import Master
-
     return Master(cfg, listeners, app, run_worker, start_cwd, on_exit).run()
 
 

@@ -27,7 +27,15 @@ def title_prefix(cfg: Any) -> str | None:
 
 
 def set_title(cfg: Any, role: str) -> None:
-    prefix = title_prefix(cfg)
-    if prefix is None or _set is None:
+    if _set is None:
         return
-    _set(f"{prefix}satrap {role}")
+    if getattr(cfg, "procname", None):
+        title = cfg.procname  # uWSGI: one fixed name for every process
+    else:
+        prefix = title_prefix(cfg)
+        if prefix is None:
+            return
+        title = f"{prefix}satrap {role}"
+    if getattr(cfg, "procname_append", None):
+        title += cfg.procname_append
+    _set(title)

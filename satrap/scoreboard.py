@@ -31,7 +31,8 @@ _SLOT_SIZE = _COUNTERS.size + _URI_LEN
 _START = struct.Struct("<d")
 _STATUS_OFFSET = struct.calcsize("<dQQQQQi")
 
-STATUS_NAMES = ("idle", "busy", "cheap", "stopping")
+#: the status byte: a worker sets ACCEPTING once its loop listens (chain reload waits for it)
+STARTING, ACCEPTING = 0, 1
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class WorkerState:
     avg_rt: int
     running_time: int
     pid: int
-    status: str
+    status: str  # "busy" while a request runs, else "idle"
+    accepting: bool
     status_classes: tuple[int, ...]  # responses by class: 1xx, 2xx, 3xx, 4xx, 5xx
     latency_buckets: tuple[int, ...]  # counts per LATENCY_BUCKETS_US bucket, +Inf last
     uri: str
@@ -70,11 +72,8 @@ class Scoreboard:
         classes = tuple(values[8:8 + _NS])
         buckets = tuple(values[8 + _NS:])
         uri = bytes(self._mem[off + _COUNTERS.size:off + _SLOT_SIZE]).rstrip(b"\0")
-        name = STATUS_NAMES[status] if status < len(STATUS_NAMES) else "idle"
-        if start and name == "idle":
-            name = "busy"
-        return WorkerState(start, req, exc, tx, avg, run, pid, name, classes, buckets,
-                           uri.decode("latin-1") if start else "")
+        return WorkerState(start, req, exc, tx, avg, run, pid, "busy" if start else "idle",
+                           status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "")
 
     def writer(self, wid: int) -> "SlotWriter":
         return SlotWriter(self._mem, wid * _SLOT_SIZE)

@@ -71,7 +71,15 @@ class Master:
         self.signals = SignalQueue()
         self.pid = os.getpid()
         self.started = time.time()
-        self.touch_mtimes = {p: _mtime(p) for p in (cfg.touch_reload or [])}
+        self.touched: dict[str, tuple[float, str]] = {}  # path -> (mtime, action)
+        for action, paths in (("reload", cfg.touch_reload), ("workers", cfg.touch_workers_reload),
+                              ("chain", cfg.touch_chain_reload)):
+            for path in paths or []:
+                self.touched[path] = (_mtime(path), action)
+        self.chain: list[int] = []  # chain reload: worker ids still to replace
+        self.chain_current: tuple[int, int] | None = None  # (wid, pid being replaced)
+        self.fifos: dict[int, str] = {}  # read fd -> path (master-fifo)
+        self._fifo_keep: list[int] = []
         self.reloads = int(os.environ.get(RELOADS_ENV, "0") or 0)
         self.link = VassalLink.from_environ(os.environ)
         self.loyal = False
@@ -112,12 +120,15 @@ class Master:
         if self.link is not None:
             self.link.send(ToEmperor.ACCEPTING)
         stats = self._start_stats()
+        self._open_fifos()
         while True:
             ready = self._wait()
             for signum in self.signals.drain():
                 self._on_signal(signum)
             if self.link is not None and self.link.fileno() in ready:
                 self._on_emperor()
+            for fd in ready & self.fifos.keys():
+                self._on_fifo(fd)
             if self.mode is Mode.CHEAP and any(lst.sock.fileno() in ready for lst in self.worker_listeners):
                 self._wake_from_cheap()
             self._reap()
@@ -144,7 +155,7 @@ class Master:
         return server
 
     def _wait(self) -> set[int]:
-        fds = [self.signals.read_fd]
+        fds = [self.signals.read_fd, *self.fifos]
         if self.link is not None and not self.link.lost:
             fds.append(self.link.fileno())
         if self.mode is Mode.CHEAP:
@@ -369,14 +380,97 @@ class Master:
                 log(f"worker of the previous generation (pid: {pid}) is taking too much time to die...NO MERCY !!!")
                 _kill(pid, signal.SIGKILL)
                 self.old_workers[pid] = float("inf")
-        if self.touch_mtimes and self.mode is Mode.RUNNING:
-            for path, old in self.touch_mtimes.items():
+        if self.touched and self.mode is Mode.RUNNING:
+            for path, (old, action) in list(self.touched.items()):
                 new = _mtime(path)
                 if new != old:
-                    self.touch_mtimes[path] = new
-                    log(f"*** {path} has been touched... graceful reload !!! ***")
-                    self._reload()
+                    self.touched[path] = (new, action)
+                    if action == "reload":
+                        log(f"*** {path} has been touched... graceful reload !!! ***")
+                        self._reload()
+                    elif action == "workers":
+                        log(f"*** {path} has been touched... workers reload !!! ***")
+                        self._reload_workers()
+                    else:
+                        log(f"*** {path} has been touched... chain reload !!! ***")
+                        self._chain_reload()
                     break
+        if self.chain or self.chain_current:
+            self._advance_chain()
+
+    # -- reloading workers only (lazy-apps: new code without a new master) ---------------------
+    def _reload_workers(self) -> None:
+        """Every worker finishes its requests and is replaced (``touch-workers-reload``, ``w``)."""
+        for slot in self.slots.values():
+            self._stop_worker(slot, signal.SIGHUP, self.mercy)
+
+    def _chain_reload(self) -> None:
+        """One worker at a time; the next goes only when its predecessor's successor accepts, so
+        capacity never drops by more than one worker (``touch-chain-reload``, ``c``)."""
+        if not self.lazy:
+            log("chain reload without lazy-apps: workers are forked from the master's old copy of "
+                "the app, so they would not see new code; use a graceful reload (SIGHUP) instead")
+        self.chain = sorted(self.slots)
+        self.chain_current = None
+        log(f"chain reload starting ({len(self.chain)} workers)")
+
+    def _advance_chain(self) -> None:
+        if self.mode is not Mode.RUNNING:
+            self.chain, self.chain_current = [], None
+            return
+        if self.chain_current is not None:
+            wid, old_pid = self.chain_current
+            slot = self.slots.get(wid)
+            if slot is not None and not (slot.state is State.RUNNING and slot.pid != old_pid
+                                         and self.scoreboard.read(wid).accepting):
+                return  # its successor is not accepting yet
+            if slot is not None:
+                log(f"chain reload: worker {wid} (pid: {old_pid}) replaced by pid {slot.pid}")
+            self.chain_current = None
+        while self.chain:
+            wid = self.chain.pop(0)
+            slot = self.slots.get(wid)
+            if slot is not None and slot.state is State.RUNNING:
+                self.chain_current = (wid, slot.pid)
+                self._stop_worker(slot, signal.SIGHUP, self.mercy)
+                return
+        log("chain reload complete")
+
+    # -- master-fifo ----------------------------------------------------------------------------
+    def _open_fifos(self) -> None:
+        import stat as stat_mod
+
+        for path in self.cfg.master_fifo or []:
+            try:
+                if not stat_mod.S_ISFIFO(os.stat(path).st_mode):
+                    log(f"master-fifo {path} exists and is not a fifo: ignored")
+                    continue
+            except FileNotFoundError:
+                os.mkfifo(path, 0o600)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            # our own writer keeps the fifo from reading EOF (and waking us) once a writer leaves
+            self._fifo_keep.append(os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+            self.fifos[fd] = path
+            log(f"master fifo {path} ready")
+
+    def _on_fifo(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 512)
+        except (BlockingIOError, InterruptedError):
+            return
+        actions: dict[str, Callable[[], None]] = {
+            "r": self._reload, "R": self._reload,
+            "q": lambda: self._shutdown(quick=False), "Q": lambda: self._shutdown(quick=True),
+            "w": self._reload_workers, "W": self._reload_workers,
+            "c": self._chain_reload, "s": self._log_stats,
+            "+": lambda: self._on_signal(signal.SIGTTIN), "-": lambda: self._on_signal(signal.SIGTTOU),
+        }
+        for char in data.decode("ascii", "replace"):
+            action = actions.get(char)
+            if action is not None:
+                action()
+            elif not char.isspace():
+                log(f"master-fifo: unknown command {char!r}")
 
     def _check_harakiri(self, slot: WorkerSlot) -> None:
         st = self.scoreboard.read(slot.wid)

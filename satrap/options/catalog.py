@@ -99,7 +99,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("master", "bool", False, "run a master process that supervises the workers", "processes", short="M"),
     _o("processes", "int", 1, "number of worker processes", "processes", short="p", aliases="workers"),
     _o("threads", "int", 1, "threads per worker", "processes", implies="enable-threads"),
-    _o("thunder-lock", "bool", False, "serialise accept() across workers", "processes"),
+    _noop("thunder-lock", "bool", "satrap's workers wait on the listening sockets with EPOLLEXCLUSIVE: the kernel "
+          "wakes one idle worker per connection, which is the herd thunder-lock exists to tame", "processes"),
     _o("harakiri", "int", 0, "kill a worker whose request runs longer than this many seconds (0 = off)",
        "processes", short="t"),
     _o("max-requests", "int", 0, "recycle a worker after this many requests (0 = never)", "processes", short="R"),
@@ -123,6 +124,13 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("py-autoreload", "int", 0, "check Python modules every N seconds and reload when one changes (dev)", "processes",
        aliases="python-autoreload py-auto-reload python-auto-reload", implies="master enable-threads"),
     _o("touch-reload", "list", (), "gracefully reload when this file's mtime changes; repeatable", "processes",
+       implies=M),
+    _o("touch-workers-reload", "list", (), "reload only the workers (all at once) when this file is touched",
+       "processes", implies=M),
+    _o("touch-chain-reload", "list", (), "chain-reload the workers (one at a time, each after its successor "
+       "accepts) when this file is touched; use with lazy-apps", "processes", implies=M),
+    _o("master-fifo", "list", (), "named pipe(s) taking one-letter master commands (r reload, q graceful stop, "
+       "Q quick stop, c chain reload, w reload workers, s stats, + one worker more, - one less)", "processes",
        implies=M),
     _o("stop", "str", None, "stop the instance whose pidfile is given, then exit", "control"),
     _o("reload", "str", None, "gracefully reload the instance whose pidfile is given, then exit", "control"),

@@ -367,7 +367,7 @@ class ClientConn:
         timeout = self.router.settings.upstream_timeout
         status = rhead.status
         length = rhead.length
-        if rhead.close:
+        if rhead.close or self.router.stopping:
             keep = False
         no_body = is_head or status in _NO_BODY or status < 200
         chunked = False

@@ -125,6 +125,11 @@ function chart(samples){
     if (j) g.lineTo(x, y); else g.moveTo(x, y);
   });
   g.stroke();
+  g.fillStyle = "#1565c0";
+  pts.forEach(function(p){
+    var x = (p[0] - t0) / span * (w - 8) + 4, y = h - 4 - p[1] / max * (h - 20);
+    g.fillRect(x - 2, y - 2, 4, 4);
+  });
 }
 function poll(){
   fetch("json", {cache: "no-store"}).then(function(r){ return r.json(); }).then(show).catch(function(){});

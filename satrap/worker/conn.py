@@ -148,6 +148,13 @@ _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0", "HTTP/2.0"))
 _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 
 
+def _http_hint(buf: bytes) -> str:
+    """"GET ", "POST", "HEAD"...: an HTTP request line read as a uwsgi header."""
+    if buf[:3].isalpha() and buf[:3].isupper():
+        return "; plain HTTP sent to a uwsgi socket? use http-socket or protocol = http"
+    return ""
+
+
 def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
     """Serve one uwsgi-protocol request (one per connection, as nginx's uwsgi module expects)."""
     sock = conn.sock
@@ -162,14 +169,12 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
                 return False
             buf += data
         modifier1, size, _modifier2 = parse_header(buf[:4])
-        # "GET ", "POST", "HEAD"...: an HTTP request line read as a uwsgi header
-        hint = ("; plain HTTP sent to a uwsgi socket? use http-socket or protocol = http"
-                if buf[:3].isalpha() and buf[:3].isupper() else "")
         if size > ctx.buffer_size:
-            log(f"invalid request block size: {size} (max {ctx.buffer_size})...skip (from {conn.addr}{hint})")
+            log(f"invalid request block size: {size} (max {ctx.buffer_size})...skip "
+                f"(from {conn.addr}{_http_hint(buf)})")
             return False
         if modifier1 not in (0, 30):
-            log(f"-- unavailable modifier requested: {modifier1} -- (from {conn.addr}{hint})")
+            log(f"-- unavailable modifier requested: {modifier1} -- (from {conn.addr}{_http_hint(buf)})")
             return False
         end = 4 + size
         while len(buf) < end:

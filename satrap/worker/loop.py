@@ -117,6 +117,10 @@ class WorkerLoop:
                 t.start()
                 pool.append(t)
         self._listen(True)
+        if self.ctx.slot is not None:
+            from satrap.scoreboard import ACCEPTING
+
+            self.ctx.slot.set_status(ACCEPTING)
         next_tick = time.monotonic() + _TICK
         ep_poll = self.ep.poll
         listeners = self.listeners

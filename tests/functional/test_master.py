@@ -253,3 +253,82 @@ def test_no_zombies_or_orphans_after_stop(flask_master):
     for pid in workers:
         wait_until(lambda: not alive(pid), 5, message=f"worker {pid} gone")
     assert pgid_members(proc.pid) == []
+
+
+def test_chain_reload_replaces_workers_one_at_a_time(flask_master, tmp_path):
+    trigger = tmp_path / "chain.trigger"
+    trigger.write_text("x")
+    proc, port = flask_master("--lazy-apps", "--touch-chain-reload", str(trigger), processes=3)
+    old = set(proc.workers())
+    with ClientLoop(port) as loop:
+        loop.wait_ok(5)
+        app = tmp_path / "flaskapp.py"
+        app.write_text(app.read_text().replace('VERSION = "v1"', 'VERSION = "v3"'))
+        os.utime(trigger, (time.time() + 5, time.time() + 5))
+        proc.wait_log(r"chain reload complete", timeout=20)
+        loop.wait_ok(5)
+    replaced = proc.wait_log(r"chain reload: worker (\d) \(pid: \d+\) replaced", count=3)
+    assert sorted(replaced) == ["1", "2", "3"]
+    assert not (set(proc.workers()) & old)
+    assert len(proc.workers()) == 3
+    assert http_request(port)[2] == b"hello v3\n"
+    assert loop.failures == []
+
+
+def test_master_fifo_commands(flask_master, tmp_path):
+    fifo = tmp_path / "master.fifo"
+    proc, port = flask_master("--master-fifo", str(fifo), processes=1)
+    proc.wait_log("master fifo .* ready")
+    with open(fifo, "w") as f:
+        f.write("+")
+    proc.wait_workers(2)
+    before = set(proc.workers())
+    with open(fifo, "w") as f:
+        f.write("w")
+    wait_until(lambda: len(w := set(proc.workers())) == 2 and not (w & before), 10,
+               message="workers reloaded")
+    with open(fifo, "w") as f:
+        f.write("q")
+    assert proc.wait_exit(10) == 0
+
+
+def test_daemonize_detaches_and_logs_to_file(satrap, tmp_path):
+    shutil.copy(FIXTURE_APPS / "hello.py", tmp_path)
+    port = free_port()
+    logfile = tmp_path / "daemon.log"
+    pidfile = tmp_path / "d.pid"
+    launcher = satrap("--http-socket", f"127.0.0.1:{port}", "--module", "hello", "--master",
+                      "--daemonize", str(logfile), "--pidfile", str(pidfile), "--vacuum")
+    assert launcher.wait_exit(10) == 0  # the launching process returns at once
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 10, message="pidfile")
+    master = int(pidfile.read_text())
+    launcher.seen_pids.add(master)
+    try:
+        assert master != launcher.pid
+        wait_until(lambda: http_request(port)[0] == 200, 10, message="daemon serving")
+        wait_until(lambda: "GET / =>" in logfile.read_text(), 5, message="request logged to the file")
+        assert os.getsid(master) != launcher.pid  # a session of its own, away from the launcher
+    finally:
+        launcher.seen_pids.update(__import__("support").children_of(master))
+        os.kill(master, signal.SIGINT)
+    wait_until(lambda: not alive(master), 10, message="daemon stopped")
+    assert not pidfile.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_uid_gid_drop_privileges_after_binding(satrap, tmp_path):
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    shutil.copy(FIXTURE_APPS / "hello.py", tmp_path)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path / "hello.py", 0o644)
+    port = free_port()
+    proc = satrap("--http-socket", f"127.0.0.1:{port}", "--module", "hello", "--master",
+                  "--uid", "nobody", "--gid", str(nobody.pw_gid))
+    proc.wait_http(port)
+    for pid in [proc.pid, *proc.workers()]:
+        with open(f"/proc/{pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        assert set(map(int, uids)) == {nobody.pw_uid}
+    assert "running satrap as root" not in proc.log()

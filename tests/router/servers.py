@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -35,22 +34,23 @@ def router_wired() -> bool:
     return False
 
 
-def read_response(sock: socket.socket, buf: bytearray) -> tuple[bytes, dict[str, str], bytes]:
-    """Read one response (Content-Length, chunked, or no body for 204/304) from a keep-alive
-    connection; ``buf`` keeps what follows it."""
+def read_response(sock: socket.socket, buf: bytearray,
+                  head: bool = False) -> tuple[bytes, dict[str, str], bytes]:
+    """Read one response (Content-Length, chunked, or no body for HEAD/204/304) from a
+    keep-alive connection; ``buf`` keeps what follows it."""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         assert chunk, f"server closed before the response head ({bytes(buf)[:200]!r})"
         buf += chunk
-    head, _, _ = bytes(buf).partition(b"\r\n\r\n")
-    del buf[:len(head) + 4]
-    lines = head.decode("latin-1").split("\r\n")
+    raw, _, _ = bytes(buf).partition(b"\r\n\r\n")
+    del buf[:len(raw) + 4]
+    lines = raw.decode("latin-1").split("\r\n")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
     status = int(lines[0].split(" ")[1])
-    if status in (204, 304) or status < 200:
+    if head or status in (204, 304) or status < 200:
         return lines[0].encode(), headers, b""
     if "content-length" in headers:
         n = int(headers["content-length"])
@@ -104,17 +104,17 @@ class Server:
     """A running satrap serving HTTP on ``port`` through ``path`` ("http" or "http-socket")."""
 
     def __init__(self, path: str, workdir: Path, options: list[str], processes: int = 2,
-                 upstream: str | None = None) -> None:
+                 upstream: str | None = None, harness: bool = False) -> None:
         self.path = path
         self.port = free_port()
         self.workdir = workdir
         self.router: subprocess.Popen[bytes] | None = None
         self.router_log: Path | None = None
         shutil.copy(APP, workdir / "routerapp.py")
-        base = ["--module", "routerapp", "--master", "--processes", str(processes), *options]
+        base = ["--module", "routerapp", "--master", "--auto-procname", "--processes", str(processes), *options]
         tag = uuid.uuid4().hex[:10]
         log_path = workdir / f"satrap-{path}-{tag}.log"
-        self.harness = path == "http" and not router_wired()
+        self.harness = path == "http" and (harness or upstream is not None or not router_wired())
         if path == "http-socket":
             self.satrap = Satrap(["--http-socket", f"127.0.0.1:{self.port}", *base], workdir, log_path)
         elif not self.harness:
@@ -135,10 +135,19 @@ class Server:
             raise
 
     def _wait_router(self, upstream: str | None) -> None:
-        self.satrap.wait_port(self.port)
+        wait_until(self._router_up, 15, message=f"the router on port {self.port}")
         if upstream is None:
-            self.satrap.wait_log(r"spawned satrap worker 2|spawned satrap worker 1 ")
             wait_until(lambda: self.get("/")[0] == 200, 15, message="a response through the router")
+
+    def _router_up(self) -> bool:
+        for proc in (self.satrap.proc, self.router):
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"exited with {proc.returncode}:\n{self.log()[-4000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
 
     # -- observing -------------------------------------------------------------------------------
     def log(self) -> str:

@@ -3,13 +3,14 @@ is kept under ``test-artifacts/`` (gitignored)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
 import pytest
 
 from conftest import send_requests
-from support import REPO
+from support import REPO, http_request, wait_until
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -34,6 +35,9 @@ def test_status_page_renders_in_chromium(instance, tmp_path):
     browser = _chromium()
     proc, port, stats = instance("--stats-http", processes=3)
     send_requests(port, ["/"] * 17 + ["/status/500"] * 3)
+    # let the server's per-second sampler record a few points, so the chart has a line to draw
+    wait_until(lambda: len(json.loads(http_request(int(stats.rsplit(":", 1)[1]), "GET", "/history")[2])
+                           ["samples"]) >= 4, timeout=15, message="4 history samples")
     url = f"http://{stats}/"
     dom = _run(browser, str(tmp_path / "profile-dom"), "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
