@@ -76,7 +76,11 @@ def parse_header(data: bytes | bytearray | memoryview) -> tuple[int, int, int]:
 
 
 def parse_vars(block: bytes | bytearray | memoryview, max_vars: int = 128) -> dict[str, str]:
-    """Decode a vars block into a dict (latin-1 text; a repeated key: the last one wins).
+    """Decode a vars block into a dict (latin-1 text).
+
+    A repeated ``HTTP_*`` key (nginx before 1.23 sends one var per repeated request header) is
+    joined with ", " (``; `` for cookies) as RFC 9110 5.3 and an HTTP server would: uWSGI keeps
+    only the last one and so loses header values. Any other repeated key: the last one wins.
 
     ``max_vars`` bounds the number of key/value pairs (uWSGI: ``max-vars`` 64 gives room for 128
     pairs). The block is decoded to latin-1 text once, so every key and value is a str slice;
@@ -107,6 +111,25 @@ def parse_vars(block: bytes | bytearray | memoryview, max_vars: int = 128) -> di
             pos = vend
     except struct.error:
         raise ProtocolError("truncated uwsgi var (length past the end)") from None
+    if count != len(out):  # rare: some key came twice; the common path pays nothing for this
+        return _join_repeats(raw, s)
+    return out
+
+
+def _join_repeats(raw: bytes, s: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos, end = 0, len(s)
+    while pos < end:
+        (klen,) = _unpack_u16(raw, pos)
+        kend = pos + 2 + klen
+        (vlen,) = _unpack_u16(raw, kend)
+        vend = kend + 2 + vlen
+        key, value = s[pos + 2 : kend], s[kend + 2 : vend]
+        if key in out and key.startswith("HTTP_"):
+            out[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
+        else:
+            out[key] = value
+        pos = vend
     return out
 
 

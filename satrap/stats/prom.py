@@ -13,7 +13,8 @@ vassal (label ``vassal="name"``) when an Emperor serves it, or one unlabelled se
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 

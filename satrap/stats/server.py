@@ -24,7 +24,8 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.log import log
 from satrap.stats import page, prom
@@ -167,7 +168,7 @@ class StatsServer:
         try:
             with conn:
                 self._serve(conn)
-        except Exception as err:  # a stats reader must never take the master down
+        except Exception as err:  # noqa: BLE001 - a stats reader must never take the master down
             log(f"stats server: {type(err).__name__}: {err}")
         finally:
             self._slots.release()
@@ -188,7 +189,7 @@ class StatsServer:
         """Append the monotonic served-requests total (survives worker respawns) to history."""
         try:
             view = self._view()
-        except Exception:
+        except Exception:  # noqa: BLE001 - sampling is best effort
             return
         for w in view.get("workers", ()):
             key = w.get("id")
@@ -263,7 +264,7 @@ def _read_head(conn: socket.socket, wait: float) -> bytes:
             if not data.startswith(_METHODS) and len(data) >= 8:
                 break
             conn.settimeout(_HTTP_WAIT)  # it speaks: give it time to finish the head
-    except (socket.timeout, OSError):
+    except (TimeoutError, OSError):
         pass
     conn.settimeout(5.0)
     return data

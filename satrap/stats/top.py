@@ -58,7 +58,7 @@ def _workers_block(addr: str, doc: dict[str, Any], rates: Rates, now: float, onc
         wid, pid = int(w.get("id", 0)), int(w.get("pid", 0))
         rps = rates.rate((addr, wid, pid), now, int(w.get("requests", 0)), int(w.get("last_spawn", 0)), once)
         total_rps += rps
-        rows.append(f"{indent}{wid:>4} {pid:>8} {str(w.get('status', '')):<8} {int(w.get('requests', 0)):>9} "
+        rows.append(f"{indent}{wid:>4} {pid:>8} {w.get('status', '')!s:<8} {int(w.get('requests', 0)):>9} "
                     f"{rps:>8.1f} {int(w.get('avg_rt', 0)) / 1000:>8.1f} {_size(int(w.get('rss', 0))):>8} "
                     f"{int(w.get('exceptions', 0)):>5} {int(w.get('respawn_count', 0)):>5} "
                     f"{int(w.get('harakiri_count', 0)):>5}")

@@ -32,7 +32,7 @@ class WorkerContext:
     keepalive_timeout: float
     buffer_size: int
     dynamic_apps: bool
-    uwsgi_allow: tuple[str, ...]
+    uwsgi_allow: tuple[Any, ...]  # ipaddress networks; empty = everyone
     max_requests: int
     harakiri_alarm: int  # seconds; only without a master (the master watches otherwise)
     base_environ: dict[int, dict[str, Any]] = field(default_factory=dict)  # by listener fd

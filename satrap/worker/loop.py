@@ -29,6 +29,7 @@ from satrap.log import log
 from satrap.net.listeners import Listener
 from satrap.worker.conn import Conn, serve_http, serve_uwsgi
 from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
+from satrap.worker.allow import peer_allowed
 
 _EXCL = getattr(select, "EPOLLEXCLUSIVE", 0)
 _IN_ONESHOT = select.EPOLLIN | select.EPOLLONESHOT
@@ -204,9 +205,9 @@ class WorkerLoop:
             env["REMOTE_PORT"] = str(addr[1])
             peer = addr[0]
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if lst.proto == "uwsgi" and ctx.uwsgi_allow and addr[0] not in ctx.uwsgi_allow:
+            if lst.proto == "uwsgi" and ctx.uwsgi_allow and not peer_allowed(ctx.uwsgi_allow, addr[0]):
                 log(f"refused uwsgi connection from {addr[0]}: not in uwsgi-allow")
-                sock.close()
+                Conn(sock, env, lst.proto, addr[0]).close()
                 return
         set_socket_timeouts(sock, ctx.socket_timeout)
         conn = Conn(sock, env, lst.proto, peer)
@@ -248,6 +249,9 @@ class WorkerLoop:
         handler = serve_http if conn.proto == "http" else serve_uwsgi
         try:
             keep = handler(conn, self.ctx, core)
+        except Exception as exc:  # a bug must cost one connection, never the worker
+            log(f"worker {self.ctx.wid}: internal error serving {conn.addr}: {exc!r}")
+            keep = False
         except BaseException:
             self._drop(conn)
             raise

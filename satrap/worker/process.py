@@ -18,6 +18,7 @@ from satrap.net.listeners import Listener
 from satrap.proctitle import set_title
 from satrap.protocol.http11 import Limits
 from satrap.scoreboard import Scoreboard
+from satrap.worker.allow import allow_list
 from satrap.worker.context import WorkerContext
 from satrap.worker.loop import WorkerLoop
 from satrap.worker.reqlog import RequestLog
@@ -52,7 +53,7 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
 
 def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) -> WorkerContext:
     keepalive = float(cfg.http_keepalive) if _is_number(cfg.http_keepalive) and float(cfg.http_keepalive) > 1 else 5.0
-    allow = tuple(cfg.uwsgi_allow) if getattr(cfg, "uwsgi_allow", None) else ()
+    allow = allow_list(getattr(cfg, "uwsgi_allow", None) or [])
     return WorkerContext(
         app=app,
         wid=wid,

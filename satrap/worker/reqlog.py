@@ -27,7 +27,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.log import log_bytes
 
@@ -154,15 +155,32 @@ def _int(value: Any) -> int:
 class RequestLog:
     """Formats and writes request lines for one worker process."""
 
-    __slots__ = ("_prefix", "_second", "_ctime", "_ltime", "enabled", "_always", "_pid", "_wid",
-                 "xff", "_micros", "_parts", "_getters", "_slow", "_4xx", "_5xx", "_zero", "_big",
-                 "_conditional")
+    __slots__ = (
+        "_4xx",
+        "_5xx",
+        "_always",
+        "_big",
+        "_conditional",
+        "_ctime",
+        "_getters",
+        "_ltime",
+        "_micros",
+        "_parts",
+        "_pid",
+        "_prefix",
+        "_second",
+        "_slow",
+        "_wid",
+        "_zero",
+        "enabled",
+        "xff",
+    )
 
     def __init__(self, enabled: bool, cfg: Any = None, wid: int = 0) -> None:
         self._always = enabled
-        self._pid = str(os.getpid())
-        self._wid = str(wid)
-        self._prefix = "[pid: %d|app: 0|req: " % os.getpid()
+        self._pid: str = str(os.getpid())
+        self._wid: str = str(wid)
+        self._prefix = f"[pid: {os.getpid()}|app: 0|req: "
         self._second = -1
         self._ctime = ""
         self._ltime = ""

@@ -112,9 +112,10 @@ def test_vars_values_may_be_empty_keys_may_not() -> None:
     assert parse_vars(b"") == {}
 
 
-def test_repeated_key_last_wins() -> None:
-    block = encode_vars([("HTTP_X", "1"), ("HTTP_X", "2")])
-    assert parse_vars(block) == {"HTTP_X": "2"}
+def test_repeated_header_vars_are_joined_other_keys_last_wins() -> None:
+    block = encode_vars([("HTTP_X", "1"), ("PATH_INFO", "/a"), ("HTTP_X", "2"), ("PATH_INFO", "/b"),
+                         ("HTTP_COOKIE", "a=1"), ("HTTP_COOKIE", "b=2")])
+    assert parse_vars(block) == {"HTTP_X": "1, 2", "PATH_INFO": "/b", "HTTP_COOKIE": "a=1; b=2"}
 
 
 def test_max_vars() -> None:

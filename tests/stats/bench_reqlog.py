@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from satrap.worker.reqlog import RequestLog  # noqa: E402
+from satrap.worker.reqlog import RequestLog
 
 APACHE = ('%(addr) - %(user) [%(ltime)] "%(method) %(uri) %(proto)" %(status) %(size) '
           '"%(referer)" "%(uagent)"')
@@ -39,7 +39,7 @@ def main() -> None:
         for name, fmt in cases.items():
             log = RequestLog(True, SimpleNamespace(log_format=fmt), wid=1)
             n = 200_000
-            best = min(timeit.repeat(lambda: log.write(env, resp, started, started + 0.001, 0, 14, 402, 1),
+            best = min(timeit.repeat(lambda log=log: log.write(env, resp, started, started + 0.001, 0, 14, 402, 1),
                                      number=n, repeat=5))
             results[name] = best / n * 1e6
     finally:

@@ -10,14 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support import free_port, http_request  # noqa: E402
+from support import free_port, http_request
 
 APP = Path(__file__).resolve().parent / "statsapp.py"
 
 
 def raw_stats(address: str, send: bytes = b"", timeout: float = 5.0) -> bytes:
     """Read a stats socket to EOF, like uwsgitop; ``send`` lets a test speak HTTP to it."""
-    if address.startswith("/") or address.startswith("@"):
+    if address.startswith(("/", "@")):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         target: object = ("\0" + address[1:]) if address.startswith("@") else address
     else:

@@ -9,8 +9,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import send_requests
+
 from satrap.worker import reqlog
 from satrap.worker.reqlog import SUPPORTED, RequestLog
 
@@ -34,8 +34,8 @@ def lines(monkeypatch):
 
 
 def _cfg(**kw):
-    base = dict(log_format=None, log_4xx=False, log_5xx=False, log_slow=0, log_zero=False, log_big=0,
-                log_micros=False, log_x_forwarded_for=False)
+    base = {"log_format": None, "log_4xx": False, "log_5xx": False, "log_slow": 0, "log_zero": False, "log_big": 0,
+                "log_micros": False, "log_x_forwarded_for": False}
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -97,16 +97,16 @@ def test_x_forwarded_for_in_format(lines):
 
 
 @pytest.mark.parametrize("cfg, code, sent, took, logged", [
-    (dict(), 200, 10, 0.001, False),
-    (dict(log_4xx=True), 404, 10, 0.001, True),
-    (dict(log_4xx=True), 500, 10, 0.001, False),
-    (dict(log_5xx=True), 503, 10, 0.001, True),
-    (dict(log_5xx=True), 404, 10, 0.001, False),
-    (dict(log_slow=100), 200, 10, 0.150, True),
-    (dict(log_slow=100), 200, 10, 0.050, False),
-    (dict(log_zero=True), 200, 0, 0.001, True),
-    (dict(log_big=1000), 200, 1000, 0.001, True),
-    (dict(log_big=1000), 200, 999, 0.001, False),
+    ({}, 200, 10, 0.001, False),
+    ({"log_4xx": True}, 404, 10, 0.001, True),
+    ({"log_4xx": True}, 500, 10, 0.001, False),
+    ({"log_5xx": True}, 503, 10, 0.001, True),
+    ({"log_5xx": True}, 404, 10, 0.001, False),
+    ({"log_slow": 100}, 200, 10, 0.150, True),
+    ({"log_slow": 100}, 200, 10, 0.050, False),
+    ({"log_zero": True}, 200, 0, 0.001, True),
+    ({"log_big": 1000}, 200, 1000, 0.001, True),
+    ({"log_big": 1000}, 200, 999, 0.001, False),
 ])
 def test_conditional_logging_with_disable_logging(lines, cfg, code, sent, took, logged):
     log = RequestLog(False, _cfg(**cfg))
@@ -124,7 +124,7 @@ def test_conditions_change_nothing_when_logging_is_on(lines):
 
 def test_log_format_and_log_5xx_end_to_end(instance):
     fmt = 'fmt %(addr) "%(method) %(uri) %(proto)" %(status) %(rsize) %(pid) core=%(core) %(var.HTTP_X_TRACE)'
-    proc, port, stats = instance("--log-format", fmt, processes=1)
+    proc, port, _stats = instance("--log-format", fmt, processes=1)
     from support import http_request
 
     http_request(port, "GET", "/status/404?q=1", headers={"X-Trace": "abc"})
@@ -133,7 +133,7 @@ def test_log_format_and_log_5xx_end_to_end(instance):
 
 
 def test_disable_logging_with_log_5xx_end_to_end(instance):
-    proc, port, stats = instance("--disable-logging", "--log-5xx", processes=1)
+    proc, port, _stats = instance("--disable-logging", "--log-5xx", processes=1)
     send_requests(port, ["/", "/status/404", "/status/502", "/"])
     proc.wait_log(r"GET /status/502 => generated 12 bytes")
     text = proc.log()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 from conftest import raw_stats, send_requests
-from satrap.stats.server import StatsServer
 from support import free_port
+
+from satrap.stats.server import StatsServer
 
 
 def test_emperor_document_and_per_vassal_metrics(instance):
-    proc, port, stats = instance(processes=2)
+    _proc, port, stats = instance(processes=2)
     send_requests(port, ["/"] * 6)
     doc = {"version": "0.1.0", "pid": 1, "uid": 0, "gid": 0, "cwd": "/", "emperor": ["/v"],
            "emperor_tyrant": 0, "throttle_level": 0, "blacklist": [],

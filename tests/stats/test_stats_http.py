@@ -7,7 +7,6 @@ import re
 import threading
 
 import pytest
-
 from conftest import send_requests
 from support import http_request
 
@@ -79,7 +78,7 @@ def test_stats_http_json_and_metrics_under_load(instance):
 
 def test_metrics_parse_with_prometheus_client(instance):
     parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client not installed")
-    proc, port, stats = instance("--stats-http", processes=2)
+    _proc, port, stats = instance("--stats-http", processes=2)
     send_requests(port, ["/"] * 9)
     _, text = _metrics(int(stats.rsplit(":", 1)[1]))
     families = {f.name: f for f in parser.text_string_to_metric_families(text)}
@@ -91,7 +90,7 @@ def test_metrics_parse_with_prometheus_client(instance):
 def test_plain_stats_socket_also_speaks_http_and_history(instance):
     """Without --stats-http the socket still answers a browser or a scraper (first bytes are an
     HTTP request line), while a silent client still gets the raw JSON."""
-    proc, port, stats = instance(processes=1)
+    _proc, port, stats = instance(processes=1)
     stats_port = int(stats.rsplit(":", 1)[1])
     send_requests(port, ["/"] * 3)
     status, headers, body = http_request(stats_port, "GET", "/")

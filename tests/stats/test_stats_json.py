@@ -67,7 +67,7 @@ def test_busy_worker_and_listen_queue(instance, tmp_path):
     counted in listen_queue (the kernel's accept backlog, read with TCP_INFO)."""
     import socket
 
-    proc, port, stats = instance(processes=1)
+    _proc, port, stats = instance(processes=1)
     flag = tmp_path / "release"
     blocker = socket.create_connection(("127.0.0.1", port))
     blocker.sendall(f"GET /block?{flag} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -95,7 +95,7 @@ def test_busy_worker_and_listen_queue(instance, tmp_path):
 
 def test_unix_socket_stats(instance, tmp_path):
     path = tmp_path / "stats.sock"
-    proc, port, stats = instance(processes=1, stats=str(path))
+    proc, port, _stats = instance(processes=1, stats=str(path))
     send_requests(port, ["/"] * 7)
     doc = json.loads(raw_stats(str(path)))
     assert doc["workers"][0]["requests"] == 7

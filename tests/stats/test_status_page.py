@@ -8,7 +8,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import send_requests
 from support import REPO, http_request, wait_until
 
@@ -28,7 +27,7 @@ def _run(browser: str, profile: str, *args: str) -> subprocess.CompletedProcess:
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
          "--window-size=1200,800", "--virtual-time-budget=4000", *args],
-        capture_output=True, text=True, timeout=90)
+        check=False, capture_output=True, text=True, timeout=90)
 
 
 def test_status_page_renders_in_chromium(instance, tmp_path):

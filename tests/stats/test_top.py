@@ -14,7 +14,7 @@ from support import free_port
 
 def _top(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "satrap", "top", "--once", *args], capture_output=True,
-                          text=True, timeout=30)
+                          text=True, timeout=30, check=False)
 
 
 def _worker_rows(text: str, pids: list[int]) -> dict[int, list[str]]:

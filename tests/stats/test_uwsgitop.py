@@ -10,7 +10,6 @@ import sys
 import uuid
 
 import pytest
-
 from conftest import send_requests
 from support import wait_until
 
@@ -34,10 +33,10 @@ def tmux():
 
     def run(*args: str) -> str:
         return subprocess.run(["tmux", "-L", name, *args], capture_output=True, text=True,
-                              timeout=10).stdout
+                              timeout=10, check=False).stdout
 
     yield run
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10, check=False)
 
 
 def _rows(screen: str, pids: list[int]) -> dict[int, int]:

@@ -29,6 +29,8 @@ def application(environ, start_response):
         start_response("304 Not Modified", [("ETag", '"v1"')])
         return [b""]
     if path == "/sleep":
+        with open("sleep-started", "w"):  # lets a test see that the request is in the app
+            pass
         time.sleep(float(environ.get("QUERY_STRING") or 1))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slept"]
