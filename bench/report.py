@@ -237,15 +237,17 @@ measurement, {results['elapsed_s'] / 60:.1f} min in all). Re-run it to replace t
 CPU time of the server's whole process tree (master, workers, uWSGI's router) during the run,
 from `/proc/<pid>/stat`, divided by the requests completed; it is the steadier figure on a
 shared 2-core box, where wrk itself takes most of a core. **÷ uWSGI / ÷ gunicorn** are medians
-of per-round paired req/s ratios (satrap rows only). `errors` counts wrk socket errors plus
-non-2xx answers over all rounds.
+of per-round paired req/s ratios (satrap rows only). `errors` counts wrk connect/write/timeout
+errors plus non-2xx answers over all rounds (wrk's "read" errors are left out: they are the server
+closing the connection after a response, which uWSGI `--http-socket` and gunicorn sync do every
+time).
 
 Notes on what each configuration means:
 - uWSGI `--http-socket` and gunicorn sync close the connection after every response even when
   the client asks for keep-alive; satrap and granian keep it open.
-- `--http`: uWSGI starts its HTTP router process in front of the workers (which speak uwsgi to
-  it). **satrap's `--http` currently serves HTTP directly in the workers (no router process)**,
-  so that row compares a direct server with a routed one.
+- `--http`: measured shape of each server's process tree: {_http_shapes(results)}. uWSGI's
+  router speaks uwsgi to its workers and closes the client connection after each response unless
+  `--http-keepalive` is given (it is not).
 - `nginx uwsgi_pass → --socket`: wrk talks keep-alive HTTP to one nginx worker, which opens an
   uwsgi-protocol connection per request to the server. CPU µs/req counts the server only; the
   nginx CPU per request is listed separately below.
@@ -318,6 +320,11 @@ headers), installs satrap from this checkout with `pip install -e`, and installs
         text += "\n## Problems during this run\n\n" + "\n".join(
             f"- {f}" for f in results.get("notes", []) + results.get("failures", [])) + "\n"
     (docs / "benchmarks.md").write_text(text)
+
+
+def _http_shapes(results: dict) -> str:
+    shapes = results.get("http_shape", {})
+    return "; ".join(f"{SERVER_LABELS[k]} = {v}" for k, v in shapes.items()) or "(not run)"
 
 
 def svg_chart(summary: list[dict]) -> str:

@@ -168,6 +168,11 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
             started[s] = (p, fronts[s])
             results["startup"].setdefault(g.gid, {})[s] = startup
             results["memory"].setdefault(g.gid, {})[s] = memory(p.pid)
+            if g.mode == "http":
+                # label what --http really is: a router process shows up as one extra child
+                n = len(procs.tree(p.pid))
+                results["http_shape"][s] = (f"router process + {g.procs} workers" if n > g.procs + 1
+                                            else f"direct: {g.procs} workers, no router")
             print(f"  {s:<11} up in {startup * 1000:6.0f} ms, pid {p.pid}", flush=True)
         order = list(started)
         script = str(APPS_DIR / "post_1m.lua") if g.app == "echo1m" else None
@@ -252,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     outdir = BENCH / ".results" / "latest"
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
-    results: dict = {"runs": [], "memory": {}, "startup": {}, "commands": {}, "failures": [],
+    results: dict = {"runs": [], "memory": {}, "startup": {}, "commands": {}, "failures": [], "http_shape": {},
                      "notes": notes, "versions": vers, "machine": report.machine(),
                      "rounds": args.rounds, "duration": args.duration, "quick": args.quick,
                      "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}

@@ -22,7 +22,9 @@ class WrkResult:
     rps: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int        # connect + write + timeout: real failures
+    read_eof: int      # wrk's "read" errors: the server closed the connection (uWSGI, gunicorn
+                       # close after every response; expected, not a failure)
     non2xx: int
 
     def as_dict(self) -> dict:
@@ -50,7 +52,8 @@ def parse(out: str) -> WrkResult:
         rps=float(rps.group(1)),
         p50_ms=_ms(p50.group(1)) if p50 else float("nan"),
         p99_ms=_ms(p99.group(1)) if p99 else float("nan"),
-        errors=sum(int(x) for x in err.groups()) if err else 0,
+        errors=int(err.group(1)) + int(err.group(3)) + int(err.group(4)) if err else 0,
+        read_eof=int(err.group(2)) if err else 0,
         non2xx=int(non.group(1)) if non else 0,
     )
 

@@ -30,7 +30,7 @@ _MSG_DONTWAIT = socket.MSG_DONTWAIT
 class Conn:
     """A client connection: its socket, its unparsed bytes and its per-connection environ."""
 
-    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr")
+    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh")
 
     def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str) -> None:
         self.sock = sock
@@ -40,6 +40,7 @@ class Conn:
         self.proto = proto
         self.idle_since = 0.0
         self.addr = addr
+        self.fresh = True  # no request served yet: a stopping worker must still serve it
 
     def close(self) -> None:
         sock = self.sock

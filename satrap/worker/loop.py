@@ -133,7 +133,7 @@ class WorkerLoop:
                     self._close_listeners()
                     listeners = self.listeners
                     self._close_idle(0.0, everything=True)
-                if self.quick_exit or self.busy == 0:
+                if self.quick_exit or (self.busy == 0 and not self.conns):
                     break
             try:
                 events = ep_poll(_TICK)
@@ -181,8 +181,12 @@ class WorkerLoop:
             self.on_tick()
 
     def _close_idle(self, before: float, everything: bool = False) -> None:
+        """Close keep-alive connections idle since ``before`` (all of them when stopping). A
+        fresh connection, accepted but not yet sent its request, is the exception: a client
+        has every right to expect an answer to it, so a stopping worker still waits for it
+        (bounded by the keep-alive timeout)."""
         for fd, conn in list(self.conns.items()):
-            if conn.idle_since and (everything or conn.idle_since < before):
+            if conn.idle_since and (conn.idle_since < before or (everything and not conn.fresh)):
                 self.conns.pop(fd, None)
                 conn.close()
 
@@ -247,6 +251,7 @@ class WorkerLoop:
 
     def _serve(self, conn: Conn, core: int) -> None:
         handler = serve_http if conn.proto == "http" else serve_uwsgi
+        conn.fresh = False
         try:
             keep = handler(conn, self.ctx, core)
         except Exception as exc:  # a bug must cost one connection, never the worker

@@ -341,12 +341,12 @@ def test_wsgi_file_with_wsgi_extension_and_absolute_path(cfg, write, tmp_path):
 
 
 def test_wsgi_file_can_import_siblings_from_cwd(cfg, write, tmp_path):
-    write("proj/helpers.py", "GREETING = b'sibling'\n")
+    write("proj/siblingmod.py", "GREETING = b'sibling'\n")
     write("proj/app.py", '''
-        import helpers
+        import siblingmod
         def application(environ, start_response):
             start_response("200 OK", [])
-            return [helpers.GREETING]
+            return [siblingmod.GREETING]
     ''')
     assert call(load(cfg(chdir=str(tmp_path / "proj"), wsgi_file="app.py")))[1] == b"sibling"
 

@@ -296,7 +296,8 @@ def test_graceful_stop_finishes_in_flight_requests(serve, harness):
         idle.sendall(_get("/warm"))
         read_response(idle, bytearray())
         busy.sendall(_get("/sleep?1"))
-        wait_until(lambda: "GET /sleep" in server.log(), 5, message="the sleep request to start")
+        wait_until(lambda: (server.workdir / "sleep-started").exists(), 5,
+                   message="the sleep request to reach the app")
         os.kill(pid, signal.SIGHUP)
         assert read_all(idle) == b""  # the idle keep-alive connection is closed at once
         data = read_all(busy)  # the in-flight one gets its response, then a close
