@@ -43,12 +43,9 @@ STARTED: list[Proc] = []
 def start(name: str, argv: list[str], cwd: Path, log_path: Path,
           stop_signal: int = signal.SIGTERM, env: dict[str, str] | None = None) -> Proc:
     """Start ``argv`` in a new session, output to ``log_path`` (a file, so it can never block)."""
-    log = open(log_path, "ab")
-    try:
+    with open(log_path, "ab") as log:   # the child keeps its own copy of the descriptor
         popen = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-    finally:
-        log.close()
     proc = Proc(name, popen, stop_signal, log_path)
     STARTED.append(proc)
     return proc

@@ -32,9 +32,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import procs  # noqa: E402
-import wrkrun  # noqa: E402
-from run import free_port, wait_ready  # noqa: E402
+import procs
+import wrkrun
+from run import free_port, wait_ready
 
 HEAD = (b"GET /api/v1/items?page=2&sort=name HTTP/1.1\r\n"
         b"Host: example.com\r\n"
@@ -153,7 +153,7 @@ def compare_parsers(number: int = 200_000) -> str:
         class Proto:
             """Collects what satrap's RequestHead carries; name->environ key cached like satrap."""
 
-            __slots__ = ("url", "headers", "done")
+            __slots__ = ("done", "headers", "url")
 
             def __init__(self) -> None:
                 self.url = b""

@@ -96,6 +96,9 @@ def _serve(cfg: Any) -> int:
         redirect_to_file(os.path.abspath(cfg.logto))
     if not reloading:
         log(f"*** Starting satrap {__version__} (uWSGI-compatible application server) ***")
+    from satrap.hooks import run_phase
+
+    run_phase(cfg, "asap")
     pidfile = os.path.abspath(cfg.pidfile) if cfg.pidfile else None
     if pidfile:
         _write_pidfile(pidfile)
@@ -116,6 +119,10 @@ def _serve(cfg: Any) -> int:
     from satrap.worker.process import load_app_or_report, run_worker
 
     _drop_privileges(cfg)
+    run_phase(cfg, "as-user")
+    from satrap.uwsgi_api import install as install_uwsgi_api
+
+    install_uwsgi_api(cfg)
     if cfg.logto2 and not reloading:
         redirect_to_file(os.path.abspath(cfg.logto2))
     pidfile2 = os.path.abspath(cfg.pidfile2) if cfg.pidfile2 else None
@@ -124,6 +131,7 @@ def _serve(cfg: Any) -> int:
     vacuum_paths = [lst.unix_path for lst in listeners if lst.unix_path and cfg.vacuum]
 
     def on_exit() -> None:
+        run_phase(cfg, "as-user-atexit")
         if cfg.vacuum:
             for path in vacuum_paths:
                 _unlink(path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 _BODY = b"x" * 65536
 _HEADERS = [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(_BODY)))]

@@ -5,7 +5,7 @@ Exercises the read path (recv buffering, wsgi.input) as well as the write path.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 def application(environ: dict, start_response: Callable) -> Iterable[bytes]:

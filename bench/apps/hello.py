@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 _BODY = b"Hello, World!"
 _HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(_BODY)))]

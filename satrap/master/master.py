@@ -52,7 +52,9 @@ class Master:
         self.listeners = listeners
         self.worker_listeners = [lst for lst in listeners if lst.role == "worker"]
         self.router_listeners = [lst for lst in listeners if lst.role == "router"]
-        self.gateways: dict[int, WorkerSlot] = {}  # the --http router(s), supervised like workers
+        # processes supervised like workers that are not workers: the --http router ("http 1"),
+        # spoolers ("spooler 1"), attached daemons ("daemon 1")
+        self.gateways: dict[str, WorkerSlot] = {}
         self.app = app
         self.run_worker = run_worker
         self.start_cwd = start_cwd
@@ -100,8 +102,11 @@ class Master:
                 self.old_workers[int(pid)] = now + float(left or self.mercy)
 
     def run(self) -> int:
+        from satrap.hooks import run_phase
+
         set_title(self.cfg, "master")
         self.signals.install()
+        run_phase(self.cfg, "master-start")
         log(f"spawned satrap master process (pid: {self.pid})")
         if self.mercy != 60:
             log(f"your mercy for graceful operations on workers is {int(self.mercy)} seconds")
@@ -115,8 +120,13 @@ class Master:
             self.slots[wid] = WorkerSlot(wid)
             self._spawn(self.slots[wid])
         if self.router_listeners:
-            self.gateways[1] = WorkerSlot(1, role="http")
-            self._spawn(self.gateways[1])
+            self.gateways["http 1"] = WorkerSlot(1, role="http")
+        for i, _directory in enumerate(getattr(self.cfg, "spooler", None) or [], 1):
+            self.gateways[f"spooler {i}"] = WorkerSlot(i, role="spooler")
+        for i, _command in enumerate(getattr(self.cfg, "attach_daemon", None) or [], 1):
+            self.gateways[f"daemon {i}"] = WorkerSlot(i, role="daemon")
+        for slot in self.gateways.values():
+            self._spawn(slot)
         if self.link is not None:
             self.link.send(ToEmperor.ACCEPTING)
         stats = self._start_stats()
@@ -271,6 +281,14 @@ class Master:
         if slot.role == "worker":
             return self.run_worker(self.cfg, keep, slot.wid, self.app, self.lazy,
                                    self.scoreboard, self.pid)
+        if slot.role == "spooler":
+            from satrap.uwsgi_api.spooler import run_spooler
+
+            return int(run_spooler(self.cfg, self.cfg.spooler[slot.wid - 1], slot.wid, self.pid))
+        if slot.role == "daemon":
+            set_title(self.cfg, f"daemon {slot.wid}")
+            command = self.cfg.attach_daemon[slot.wid - 1]
+            os.execv("/bin/sh", ["/bin/sh", "-c", command])
         from satrap.net.listeners import router_upstream
         from satrap.router.process import run_router
 
@@ -278,12 +296,18 @@ class Master:
         assert upstream is not None
         return int(run_router(self.cfg, keep, upstream, slot.wid))
 
+    def _front(self) -> list[WorkerSlot]:
+        """Gateways that feed the workers (the router): they drain before the workers stop."""
+        return [g for g in self.gateways.values() if g.role == "http"]
+
     def _all_slots(self) -> list[WorkerSlot]:
         return [*self.slots.values(), *self.gateways.values()]
 
     def _stop_worker(self, slot: WorkerSlot, sig: int, mercy: float) -> None:
         if slot.state is not State.RUNNING:
             return
+        if slot.role == "daemon" and sig == signal.SIGHUP:
+            sig = signal.SIGTERM  # an attached daemon is any program: SIGTERM is its polite stop
         slot.state = State.STOPPING
         slot.stop_deadline = time.monotonic() + mercy
         _kill(slot.pid, sig)
@@ -370,9 +394,9 @@ class Master:
                 slot.stop_deadline = float("inf")
             elif slot.state is State.RUNNING and self.harakiri and slot.role == "worker":
                 self._check_harakiri(slot)
-        if self.mode is Mode.SHUTDOWN and self.gateways and not self.quick_stop:
+        if self.mode is Mode.SHUTDOWN and self._front() and not self.quick_stop:
             # graceful stop, second step: the router has drained, now the workers may go
-            if all(g.state is State.WAITING for g in self.gateways.values()):
+            if all(g.state is State.WAITING for g in self._front()):
                 for slot in self.slots.values():
                     self._stop_worker(slot, signal.SIGHUP, self.mercy)
         for pid, deadline in list(self.old_workers.items()):
@@ -561,14 +585,16 @@ class Master:
             log(f"graceful shutdown: workers finish their requests (at most {int(self.mercy)} s)...")
         self.mode = Mode.SHUTDOWN
         self.quick_stop = self.quick_stop or quick
-        for listener in self.router_listeners if self.gateways and not quick else self.listeners:
+        front = self._front()
+        for listener in self.router_listeners if front and not quick else self.listeners:
             try:
                 listener.sock.close()  # the kernel refuses new connections from now on
             except OSError:
                 pass
         # graceful: the router drains first (its in-flight requests still need the workers);
         # the workers get their SIGHUP from _tick once it is gone
-        first = self._all_slots() if quick or not self.gateways else list(self.gateways.values())
+        first = (self._all_slots() if quick or not front
+                 else [g for g in self.gateways.values()])  # workers follow once the router is gone
         for slot in first:
             if quick:
                 if slot.state is State.RUNNING or slot.state is State.STOPPING:
@@ -598,7 +624,7 @@ class Master:
         for slot in self._all_slots():
             if slot.state in (State.RUNNING, State.STOPPING) and slot.pid:
                 if slot.state is State.RUNNING:
-                    _kill(slot.pid, signal.SIGHUP)
+                    _kill(slot.pid, signal.SIGTERM if slot.role == "daemon" else signal.SIGHUP)
                     deadline = self.mercy
                 else:
                     deadline = max(0.0, slot.stop_deadline - now)

@@ -129,6 +129,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "processes", implies=M),
     _o("touch-chain-reload", "list", (), "chain-reload the workers (one at a time, each after its successor "
        "accepts) when this file is touched; use with lazy-apps", "processes", implies=M),
+    _o("attach-daemon", "list", (), "run this shell command beside the workers; the master respawns it "
+       "when it dies and stops it (SIGTERM) with the instance", "processes", implies=M),
     _o("master-fifo", "list", (), "named pipe(s) taking one-letter master commands (r reload, q graceful stop, "
        "Q quick stop, c chain reload, w reload workers, s stats, + one worker more, - one less)", "processes",
        implies=M),

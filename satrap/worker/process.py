@@ -28,6 +28,9 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
     """Load the app; on failure log why. Returns (app, exit code to use or 0 to go on)."""
     from satrap.app.loader import load_app
 
+    from satrap.hooks import run_phase
+
+    run_phase(cfg, "pre-app")
     started = time.monotonic()
     try:
         app = load_app(cfg)
@@ -48,7 +51,10 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
         return None, 0
     log(f"WSGI app 0 (mountpoint='') ready in {int(time.monotonic() - started)} seconds "
         f"on interpreter satrap pid: {os.getpid()} (default app)")
-    return app, 0
+    from satrap.app.pipeline import wrap
+
+    run_phase(cfg, "post-app")
+    return wrap(cfg, app), 0
 
 
 def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) -> WorkerContext:
@@ -113,10 +119,15 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
                scoreboard: Scoreboard | None, master_pid: int | None) -> int:
     """Body of a worker; returns its exit status."""
     set_title(cfg, f"worker {wid}")
+    from satrap.hooks import run_phase
+    from satrap.uwsgi_api import worker_started
+
     if lazy:
         app, code = load_app_or_report(cfg)
         if code:
             return code
+    run_phase(cfg, "post-fork")
+    worker_started(cfg, wid, master_pid)
     ctx = make_context(cfg, app, wid, scoreboard)
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,

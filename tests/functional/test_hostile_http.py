@@ -139,7 +139,7 @@ def _timed_request(server: Server) -> float:
     return time.monotonic() - start
 
 
-def _slow_clients(server: Server) -> float:
+def _slow_clients(server: Server, rounds: int = 3) -> float:
     """200 clients: half silent, half sending one byte a second; returns the worst latency of
     normal requests made meanwhile (about 3 s of them)."""
     slow = []
@@ -150,7 +150,7 @@ def _slow_clients(server: Server) -> float:
                 s.sendall(b"G")  # the one-byte-a-second half
             slow.append(s)
         worst = 0.0
-        for second in range(3):
+        for second in range(rounds):
             for i, s in enumerate(slow):
                 if i % 2:
                     s.sendall(b"ET / HTTP/1.1\r\n"[second:second + 1])
@@ -189,7 +189,7 @@ def test_slow_clients_on_http_socket_documented(tmp_path):
             assert _timed_request(server) < 1.0
         start = time.monotonic()
         try:
-            worst = _slow_clients(server)
+            worst = _slow_clients(server, rounds=1)
         except OSError:
             worst = time.monotonic() - start  # a normal request timed out behind them
         print(f"--http-socket: worst normal-request latency behind 200 slow clients: {worst:.2f}s")

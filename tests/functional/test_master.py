@@ -332,3 +332,20 @@ def test_uid_gid_drop_privileges_after_binding(satrap, tmp_path):
             uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
         assert set(map(int, uids)) == {nobody.pw_uid}
     assert "running satrap as root" not in proc.log()
+
+
+def test_attach_daemon_is_supervised_and_stopped(satrap, tmp_path):
+    marker = tmp_path / "daemon.out"
+    shutil.copy(FIXTURE_APPS / "hello.py", tmp_path)
+    port = free_port()
+    proc = satrap("--http-socket", f"127.0.0.1:{port}", "--module", "hello", "--master",
+                  "--attach-daemon", f"echo $$ >> {marker}; exec sleep 300")
+    proc.wait_http(port)
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), 10, message="daemon started")
+    first = int(marker.read_text().split()[0])
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: len(marker.read_text().split()) == 2, 10, message="daemon respawned")
+    second = int(marker.read_text().split()[1])
+    proc.signal(signal.SIGINT)
+    assert proc.wait_exit(10) == 0
+    wait_until(lambda: not alive(second), 5, message="daemon stopped with the master")
