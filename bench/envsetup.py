@@ -19,7 +19,7 @@ PEERS = ["uwsgi", "gunicorn", "granian", "flask"]
 def _pip(venv: Path, *args: str) -> bool:
     cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *args]
     print("  $", " ".join(cmd), flush=True)
-    return subprocess.run(cmd).returncode == 0
+    return subprocess.run(cmd, check=False).returncode == 0
 
 
 def ensure_venv(bench_dir: Path, repo: Path) -> tuple[Path, list[str]]:
@@ -36,9 +36,9 @@ def ensure_venv(bench_dir: Path, repo: Path) -> tuple[Path, list[str]]:
                      ("uwsgi", "uwsgi")):
         if not (bin_ / exe).exists() and not _pip(venv, pkg):
             notes.append(f"{pkg} failed to install; left out")
-    if not (bin_ / "satrap").exists() or not _satrap_is_repo(venv, repo):
-        if not _pip(venv, "-e", str(repo)):
-            raise SystemExit("could not install satrap from the repo into bench/.venv")
+    needs_satrap = not (bin_ / "satrap").exists() or not _satrap_is_repo(venv, repo)
+    if needs_satrap and not _pip(venv, "-e", str(repo)):
+        raise SystemExit("could not install satrap from the repo into bench/.venv")
     return venv, notes
 
 
@@ -46,7 +46,7 @@ def _satrap_is_repo(venv: Path, repo: Path) -> bool:
     """True when the venv's satrap is the editable install of this very checkout."""
     out = subprocess.run([str(venv / "bin" / "python"), "-c",
                           "import satrap, os; print(os.path.dirname(satrap.__file__))"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     return out.returncode == 0 and Path(out.stdout.strip()) == repo / "satrap"
 
 
@@ -60,7 +60,7 @@ def ensure_tools() -> list[str]:
     pkgs = ["wrk"] if "wrk" in missing else []
     pkgs += ["nginx-light"] if "nginx" in missing else []
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(["apt-get", "install", "-y", *pkgs], env=env).returncode != 0:
+    if subprocess.run(["apt-get", "install", "-y", *pkgs], env=env, check=False).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, check=True)
         subprocess.run(["apt-get", "install", "-y", *pkgs], env=env, check=True)
     return []
@@ -91,9 +91,9 @@ def versions(venv: Path) -> dict[str, str]:
                          text=True, check=True)
     vers: dict[str, str] = json.loads(out.stdout)
     for tool, arg in (("wrk", "-v"), ("nginx", "-v")):
-        p = subprocess.run([_which(tool) or tool, arg], capture_output=True, text=True)
+        p = subprocess.run([_which(tool) or tool, arg], capture_output=True, text=True, check=False)
         text = (p.stdout + p.stderr).strip().splitlines()
         vers[tool] = text[0] if text else "?"
-    vers["python"] = subprocess.run([str(venv / "bin" / "python"), "-V"], capture_output=True,
+    vers["python"] = subprocess.run([str(venv / "bin" / "python"), "-V"], check=False, capture_output=True,
                                     text=True).stdout.strip()
     return vers

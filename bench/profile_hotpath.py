@@ -122,7 +122,7 @@ def profile(venv_bin: Path, close: bool, duration: int, processes: int, native: 
                    str(workers[0]), "-o", str(raw), "--format", "raw", "--nonblocking"]
             if native:
                 spy.append("--native")
-            subprocess.run(spy, capture_output=True, text=True, timeout=duration + 60)
+            subprocess.run(spy, check=False, capture_output=True, text=True, timeout=duration + 60)
             load.popen.wait(duration + 10)
             wrk_out = (Path(tmp) / "wrk.log").read_text()
             rps = re.search(r"Requests/sec:\s+(\S+)", wrk_out)

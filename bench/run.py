@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nin-process call rate (ceiling)...", flush=True)
         out = subprocess.run([str(venv / "bin" / "python"), str(BENCH / "ceiling.py"),
                               "0.5" if args.quick else "1"], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, check=False)
         results["ceiling"] = json.loads(out.stdout) if out.returncode == 0 else {}
         for g in groups:
             run_group(g, args, venv, outdir, available, results)

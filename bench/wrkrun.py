@@ -72,5 +72,5 @@ def wrk_argv(url: str, duration: float, close: bool, script: str | None,
 def run(url: str, duration: float, close: bool, script: str | None = None) -> WrkResult:
     """One bounded wrk run (wrk stops itself after ``duration``; we kill it if it does not)."""
     argv = wrk_argv(url, duration, close, script)
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
+    out = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=duration + 30)
     return parse(out.stdout)

@@ -23,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "nginx":
         return _nginx_command(args[1:])
+    if args and args[0] == "check":
+        from satrap.check import main as check_main
+
+        return check_main(args[1:])
     if args and args[0] == "top":
         from satrap.stats.top import main as top_main
 

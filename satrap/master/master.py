@@ -89,6 +89,9 @@ class Master:
         self.die_on_idle = bool(getattr(cfg, "die_on_idle", False))
         self.last_activity = time.monotonic()
         self.last_requests = 0
+        from satrap.cron import CronTable
+
+        self.cron = CronTable(cfg)
         self._adopt_old_workers()
 
     # -- start --------------------------------------------------------------------------------
@@ -323,6 +326,8 @@ class Master:
             if pid in self.old_workers:
                 del self.old_workers[pid]
                 continue
+            if self.cron:
+                self.cron.finished(pid)
             slot = self.by_pid.pop(pid, None)
             if slot is None:
                 continue
@@ -421,6 +426,20 @@ class Master:
                     break
         if self.chain or self.chain_current:
             self._advance_chain()
+        if self.cron and self.mode is not Mode.SHUTDOWN:
+            for command in self.cron.due(time.time()):
+                self._run_command(command)
+
+    def _run_command(self, command: str) -> None:
+        """A cron job: a shell command in the background, reaped by the master's loop."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.execv("/bin/sh", ["/bin/sh", "-c", command])
+            finally:
+                os._exit(127)
+        log(f"[satrap-cron] running \"{command}\" (pid {pid})")
+        self.cron.started(command, pid)
 
     # -- reloading workers only (lazy-apps: new code without a new master) ---------------------
     def _reload_workers(self) -> None:

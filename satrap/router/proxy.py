@@ -76,8 +76,18 @@ class ClientConn:
     router's sweeper; ``idle`` says the connection is between requests with nothing buffered
     (a graceful stop closes those at once)."""
 
-    __slots__ = ("router", "sock", "fixed_vars", "peer", "deadline", "idle", "task",
-                 "timed_out", "upstream", "responding")
+    __slots__ = (
+        "deadline",
+        "fixed_vars",
+        "idle",
+        "peer",
+        "responding",
+        "router",
+        "sock",
+        "task",
+        "timed_out",
+        "upstream",
+    )
 
     def __init__(self, router: Router, sock: socket.socket, fixed_vars: bytes, peer: str) -> None:
         self.router = router

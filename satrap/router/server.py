@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+
 from satrap.log import log
 from satrap.net.listeners import Listener
 from satrap.router.proxy import ClientConn

@@ -25,8 +25,8 @@ from satrap.protocol.uwsgi import HEADER
 
 __all__ = [
     "ResponseHead",
-    "UpstreamError",
     "Upstream",
+    "UpstreamError",
     "encode_var",
     "parse_response_head",
 ]
@@ -59,7 +59,7 @@ class Upstream:
     path, else ``host:port``.
     """
 
-    __slots__ = ("address", "family", "sockaddr", "retry_until")
+    __slots__ = ("address", "family", "retry_until", "sockaddr")
 
     def __init__(self, address: str) -> None:
         self.address = address
@@ -121,7 +121,7 @@ class ResponseHead:
     client's head); ``length`` the app's Content-Length or None (close-delimited).
     """
 
-    __slots__ = ("status", "status_line", "fields", "length", "close")
+    __slots__ = ("close", "fields", "length", "status", "status_line")
 
     def __init__(self, status: int, status_line: bytes, fields: bytes, length: int | None,
                  close: bool) -> None:

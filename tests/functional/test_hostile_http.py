@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from router.servers import PATHS, Server, read_all  # noqa: E402
+from router.servers import PATHS, Server, read_all
 
 CASES = Path(__file__).resolve().parents[1] / "protocol" / "http_cases" / "invalid"
 VECTORS = sorted(CASES.glob("*.http"))
@@ -215,7 +215,7 @@ def test_slowloris_is_dropped_by_the_router_and_reaches_no_worker(tmp_path):
                 s.settimeout(0.25)  # one byte every ~0.25 s (faster than 1/s: a shorter test)
                 try:
                     data = s.recv(4096)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 closed_at = time.monotonic()
                 assert data == b"" or data.startswith(b"HTTP/1.1 408 "), data[:200]

@@ -18,7 +18,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from support import REPO, Satrap, children_of, free_port, http_request, wait_until
+from support import REPO, Satrap, free_port, http_request, wait_until
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "apps" / "routerapp.py"

@@ -11,9 +11,9 @@ import signal
 import socket
 
 import pytest
+from support import http_request, wait_until
 
 from router.servers import PATHS, damn_free, read_all, read_response, router_wired
-from support import http_request, wait_until
 
 both = pytest.mark.parametrize("path", PATHS)
 
