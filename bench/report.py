@@ -343,11 +343,11 @@ def svg_chart(summary: list[dict]) -> str:
         blocks[-1][1].append(row)
     bar_h, gap, title_h, left, width = 16, 4, 22, 150, 460
     height = 40 + sum(title_h + len(rows) * (bar_h + gap) + 10 for _, rows in blocks)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
-           f'height="{height}" font-family="sans-serif" font-size="12">',
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
+            f'height="{height}" font-family="sans-serif" font-size="12">'),
            '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="10" y="22" font-size="15" font-weight="bold">req/s on loopback, wrk -t1 '
-           '-c32 (median; bars scaled per block)</text>']
+           ('<text x="10" y="22" font-size="15" font-weight="bold">req/s on loopback, wrk -t1 '
+            '-c32 (median; bars scaled per block)</text>')]
     y = 40
     for title, rows in blocks:
         out.append(f'<text x="10" y="{y + 14}" font-weight="bold">{_esc(title)}</text>')

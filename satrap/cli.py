@@ -91,6 +91,7 @@ def _serve(cfg: Any) -> int:
 
     reloading = "SATRAP__RELOADS" in os.environ
     start_cwd = os.getcwd()
+    os.environ.setdefault("SATRAP__START_CWD", start_cwd)
     if not has_listeners(cfg, dict(os.environ)):
         raise ConfigError("no socket to listen on: give --http-socket ADDR, --http ADDR or "
                           "--socket ADDR (e.g. --http-socket 127.0.0.1:8000)")
@@ -226,11 +227,19 @@ def _drop_privileges(cfg: Any) -> None:
 
 
 def _nginx_command(args: list[str]) -> int:
-    """``satrap nginx [options as for satrap]``: print an nginx server block for this config."""
+    """``satrap nginx [options as for satrap]``: print an nginx server block for this config.
+
+    With an Emperor config (``--emperor DIR``, or ``emperor = DIR`` in the ini given), one server
+    block per vassal file (see :func:`satrap.nginx.sites_from_emperor`). ``--server-name NAME``
+    names the single site of a plain config; ``--nginx-listen ADDR`` is the ``listen`` of every
+    block (default 80)."""
+    from dataclasses import replace
+
     from satrap.config import load_config
-    from satrap.nginx import render_nginx, sites_from_config
+    from satrap.nginx import render_nginx, sites_from_config, sites_from_emperor
 
     server_name = None
+    listen = "80"
     rest = []
     it = iter(args)
     for arg in it:
@@ -238,11 +247,25 @@ def _nginx_command(args: list[str]) -> int:
             server_name = next(it, None)
         elif arg.startswith("--server-name="):
             server_name = arg.split("=", 1)[1]
+        elif arg == "--nginx-listen":
+            listen = next(it, None) or listen
+        elif arg.startswith("--nginx-listen="):
+            listen = arg.split("=", 1)[1] or listen
         else:
             rest.append(arg)
     try:
         cfg = load_config(rest, os.environ)
-        sys.stdout.write(render_nginx(sites_from_config(cfg, server_name)))
+        if cfg.emperor:
+            skipped: list[str] = []
+            sites = sites_from_emperor(cfg, listen, os.environ, skipped)
+            for line in skipped:
+                sys.stderr.write(f"satrap: nginx: vassal skipped: {line}\n")
+            if not sites:
+                sys.stderr.write("satrap: nginx: no vassal with a socket nginx can reach\n")
+                return int(ExitCode.USAGE)
+        else:
+            sites = [replace(site, listen=listen) for site in sites_from_config(cfg, server_name)]
+        sys.stdout.write(render_nginx(sites))
     except SatrapError as err:
         sys.stderr.write(f"satrap: {err}\n")
         return int(err.exit_code)

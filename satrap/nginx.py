@@ -20,12 +20,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from satrap.errors import ConfigError
 
-__all__ = ["Site", "render_nginx", "sites_from_config", "nginx_upstream"]
+__all__ = ["Site", "render_nginx", "sites_from_config", "sites_from_emperor", "nginx_upstream"]
 
 PROTOCOLS = ("uwsgi", "http")
 
@@ -179,3 +179,107 @@ def sites_from_config(cfg: Any, server_name: str | None = None) -> list[Site]:
         static.append((prefix, directory))
     return [Site(server_name=server_name or "_", upstream=upstream, protocol=chosen,
                  static=static)]
+
+
+# -- an Emperor: one server block per vassal ----------------------------------------------------------
+#: custom keys a vassal file may carry to name its site (uWSGI ignores unknown keys; so do vassals)
+SERVER_NAME_KEYS = ("server-name", "server_name", "domain")
+
+
+def _vassal_custom_value(path: str, keys: Iterable[str] = SERVER_NAME_KEYS) -> str | None:
+    """The last value of one of ``keys`` in the vassal file's ``[uwsgi]`` section (raw, unexpanded
+    but for ``%(other-key)`` references to keys of the same file), or None."""
+    from satrap.config import placeholders as ph
+    from satrap.config.ini import parse_ini
+    from satrap.config.jsonconf import parse_json
+    from satrap.config.xmlconf import parse_xml
+    from satrap.config.yamlconf import parse_yaml
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext in (".yml", ".yaml"):
+            entries, _ = parse_yaml(text, path)
+        elif ext in (".json", ".js"):
+            entries, _ = parse_json(text, path)
+        elif ext == ".xml":
+            entries, _ = parse_xml(text, path)
+        else:
+            entries, _, _ = parse_ini(text.lstrip("\ufeff"), path)
+    except Exception:  # a file the vassal itself would refuse: no custom name from it
+        return None
+    wanted = set(keys)
+    table: dict[str, str] = {}
+    found = None
+    for entry in entries:
+        if entry.value is None:
+            continue
+        table.setdefault(entry.key, entry.value)
+        if entry.key in wanted:
+            found = entry.value
+    if found is None:
+        return None
+    found = ph.expand_refs(found, table).strip()
+    return found or None
+
+
+def _vassal_environ(environ: Any) -> dict[str, str]:
+    """What a vassal's config loader sees: the Emperor's environment as it hands it on."""
+    from satrap.emperor.emperor import vassal_env
+    from satrap.emperor.wire import EMPEROR_FD_ENV, ON_DEMAND_FD_ENV
+
+    env = vassal_env(environ, -1, None)
+    env.pop(EMPEROR_FD_ENV, None)
+    env.pop(ON_DEMAND_FD_ENV, None)
+    return env
+
+
+def sites_from_emperor(cfg: Any, listen: str = "80", environ: Any = None,
+                       skipped: list[str] | None = None) -> list[Site]:
+    """One :class:`Site` per vassal file of an Emperor config (``emperor = DIR`` or a glob).
+
+    Each vassal is loaded as the Emperor would start it (``--set`` for every ``vassal-set``, its
+    own file, its own directory for relative paths). ``server_name`` comes from a ``server-name``
+    (or ``domain``) custom key in the vassal file, else the file name without its extension. The
+    upstream is the vassal's on-demand socket when the Emperor has ``emperor-on-demand-directory``
+    / ``-extension``, else its own socket. A vassal that cannot be loaded or binds nothing nginx
+    can reach is left out, with a reason appended to ``skipped``."""
+    from satrap.config import load_config
+    from satrap.emperor import scanner
+    from satrap.emperor.emperor import on_demand_socket_path, vassal_argv
+    from satrap.errors import SatrapError
+
+    env = _vassal_environ(os.environ if environ is None else environ)
+    vassal_set = _listof(cfg, "vassal_set")
+    sites: list[Site] = []
+    for path in sorted(scanner.listing(_listof(cfg, "emperor"))):
+        directory = os.path.dirname(path)
+        name = os.path.splitext(os.path.basename(path))[0]
+        server_name = _vassal_custom_value(path) or name
+        argv = vassal_argv((), path, vassal_set)
+        argv[-1] = path  # absolute: no chdir needed
+        try:
+            vcfg = load_config(argv, env)
+            demand = on_demand_socket_path(cfg, path)
+            if demand:
+                protocol = (getattr(vcfg, "protocol", None) or "uwsgi").lower()
+                if protocol not in PROTOCOLS:
+                    raise ConfigError(f"nginx: protocol = {protocol}: satrap speaks 'uwsgi' and 'http'")
+                site = Site(server_name=server_name, upstream=demand, protocol=protocol)
+            else:
+                site = sites_from_config(vcfg, server_name)[0]
+        except SatrapError as err:
+            if skipped is not None:
+                skipped.append(f"{path}: {err}")
+            continue
+        upstream = site.upstream
+        if not upstream.startswith(("@", "=")) and ("/" in upstream or ":" not in upstream):
+            plain = upstream[len("unix:"):] if upstream.startswith("unix:") else upstream
+            upstream = os.path.normpath(os.path.join(directory, plain))  # the vassal's cwd
+        static = [(prefix, os.path.join(directory, d)) for prefix, d in site.static]
+        sites.append(replace(site, upstream=upstream, listen=listen, static=static))
+    return sites

@@ -75,7 +75,8 @@ class Master:
         self.started = time.time()
         self.touched: dict[str, tuple[float, str]] = {}  # path -> (mtime, action)
         for action, paths in (("reload", cfg.touch_reload), ("workers", cfg.touch_workers_reload),
-                              ("chain", cfg.touch_chain_reload)):
+                              ("chain", cfg.touch_chain_reload),
+                              ("logreopen", getattr(cfg, "touch_logreopen", None))):
             for path in paths or []:
                 self.touched[path] = (_mtime(path), action)
         self.chain: list[int] = []  # chain reload: worker ids still to replace
@@ -89,6 +90,14 @@ class Master:
         self.die_on_idle = bool(getattr(cfg, "die_on_idle", False))
         self.last_activity = time.monotonic()
         self.last_requests = 0
+        self.cheaper = int(getattr(cfg, "cheaper", 0) or 0)
+        if self.cheaper >= self.processes:
+            log(f"cheaper = {self.cheaper} must be lower than processes = {self.processes}: cheaper mode off")
+            self.cheaper = 0
+        self.cheap: set[int] = set()  # worker ids stopped by the cheaper algorithm
+        self.overload_since: float | None = None
+        self.spare_since: float | None = None
+        self.next_cheaper_check = 0.0
         from satrap.cron import CronTable
 
         self.cron = CronTable(cfg)
@@ -119,9 +128,18 @@ class Master:
         if self.link is not None:
             log(f"*** has_emperor mode detected (fd: {self.link.fileno()}) ***")
             self.link.send(ToEmperor.SPAWNED)
+        initial = self.processes
+        if self.cheaper:
+            initial = max(1, min(self.processes, int(self.cfg.cheaper_initial or self.cheaper)))
+            log(f"cheaper mode: {initial} of {self.processes} workers at start, never fewer than "
+                f"{self.cheaper} (algorithm: spare)")
         for wid in range(1, self.processes + 1):
             self.slots[wid] = WorkerSlot(wid)
-            self._spawn(self.slots[wid])
+            if wid <= initial:
+                self._spawn(self.slots[wid])
+            else:
+                self.cheap.add(wid)
+                self.slots[wid].respawn_at = float("inf")
         if self.router_listeners:
             self.gateways["http 1"] = WorkerSlot(1, role="http")
         for i, _directory in enumerate(getattr(self.cfg, "spooler", None) or [], 1):
@@ -162,7 +180,9 @@ class Master:
             return None
         from satrap.stats.server import StatsServer
 
-        server = StatsServer(self.cfg.stats, self.stats_view, http=bool(self.cfg.stats_http))
+        server = StatsServer(self.cfg.stats, self.stats_view, http=bool(self.cfg.stats_http),
+                             minified=bool(getattr(self.cfg, "stats_minified", False)),
+                             cores=not getattr(self.cfg, "stats_no_cores", False))
         server.start()
         log(f"stats server enabled on {self.cfg.stats} fd: {server.fileno()}")
         return server
@@ -386,6 +406,8 @@ class Master:
     def _tick(self, now: float) -> None:
         for slot in self._all_slots():
             respawnable = self.mode is Mode.RUNNING or (self.mode is Mode.CHEAP and slot.role != "worker")
+            if slot.role == "worker" and slot.wid in self.cheap:
+                respawnable = False
             if slot.state is State.WAITING and slot.respawn_at <= now and respawnable:
                 if slot.role != "worker" or slot.wid <= self.processes:
                     self._spawn(slot)
@@ -420,15 +442,52 @@ class Master:
                     elif action == "workers":
                         log(f"*** {path} has been touched... workers reload !!! ***")
                         self._reload_workers()
+                    elif action == "logreopen":
+                        self._reopen_logs()
                     else:
                         log(f"*** {path} has been touched... chain reload !!! ***")
                         self._chain_reload()
                     break
         if self.chain or self.chain_current:
             self._advance_chain()
+        if self.cheaper and self.mode is Mode.RUNNING and now >= self.next_cheaper_check:
+            self.next_cheaper_check = now + 1.0
+            self._cheaper_tick(now)
         if self.cron and self.mode is not Mode.SHUTDOWN:
             for command in self.cron.due(time.time()):
                 self._run_command(command)
+
+    def _cheaper_tick(self, now: float) -> None:
+        """uWSGI's ``spare`` algorithm: every worker busy for ``cheaper-overload`` seconds → start
+        ``cheaper-step`` more (up to ``processes``); a worker idle that long while more than
+        ``cheaper`` run → stop one (the highest id), at most one per overload period."""
+        running = [s for s in self.slots.values() if s.state is State.RUNNING and s.wid not in self.cheap]
+        busy = sum(1 for s in running if self.scoreboard.read(s.wid).request_start)
+        overload = float(self.cfg.cheaper_overload or 3)
+        if running and busy == len(running):
+            self.spare_since = None
+            if self.overload_since is None:
+                self.overload_since = now
+            elif now - self.overload_since >= overload and self.cheap:
+                for wid in sorted(self.cheap)[:max(1, int(self.cfg.cheaper_step or 1))]:
+                    self.cheap.discard(wid)
+                    self.slots[wid].respawn_at = now
+                    log(f"cheaper: all {len(running)} workers busy for {overload:g} s, spawning worker {wid}")
+                self.overload_since = None
+            return
+        self.overload_since = None
+        if len(running) <= self.cheaper or busy == len(running):
+            self.spare_since = None
+            return
+        if self.spare_since is None:
+            self.spare_since = now
+        elif now - self.spare_since >= overload:
+            idle = [s for s in running if not self.scoreboard.read(s.wid).request_start]
+            victim = max(idle, key=lambda s: s.wid)
+            self.cheap.add(victim.wid)
+            log(f"cheaper: worker {victim.wid} idle, stopping it ({len(running) - 1} left)")
+            self._stop_worker(victim, signal.SIGHUP, self.mercy)
+            self.spare_since = now
 
     def _run_command(self, command: str) -> None:
         """A cron job: a shell command in the background, reaped by the master's loop."""
@@ -440,6 +499,22 @@ class Master:
                 os._exit(127)
         log(f"[satrap-cron] running \"{command}\" (pid {pid})")
         self.cron.started(command, pid)
+
+    def _reopen_logs(self) -> None:
+        """After logrotate renamed the log: every process re-opens ``logto`` by name. Each
+        process swaps its fd 1/2 with one ``dup2``, so a line lands whole in the old file or the
+        new one, and none is lost."""
+        path = self.cfg.logto or self.cfg.logto2 or self.cfg.daemonize
+        if not path:
+            log("log reopen requested, but satrap is not logging to a file (logto/daemonize)")
+            return
+        from satrap.log import redirect_to_file
+
+        redirect_to_file(os.path.join(self.start_cwd, path))
+        log(f"log file {path} reopened")
+        for slot in self._all_slots():
+            if slot.state is State.RUNNING and slot.role in ("worker", "http"):
+                _kill(slot.pid, signal.SIGUSR2)
 
     # -- reloading workers only (lazy-apps: new code without a new master) ---------------------
     def _reload_workers(self) -> None:
@@ -505,7 +580,7 @@ class Master:
             "r": self._reload, "R": self._reload,
             "q": lambda: self._shutdown(quick=False), "Q": lambda: self._shutdown(quick=True),
             "w": self._reload_workers, "W": self._reload_workers,
-            "c": self._chain_reload, "s": self._log_stats,
+            "c": self._chain_reload, "s": self._log_stats, "l": self._reopen_logs,
             "+": lambda: self._on_signal(signal.SIGTTIN), "-": lambda: self._on_signal(signal.SIGTTOU),
         }
         for char in data.decode("ascii", "replace"):
@@ -544,6 +619,8 @@ class Master:
             self._shutdown(quick=True)
         elif signum == signal.SIGUSR1:
             self._log_stats()
+        elif signum == signal.SIGUSR2:
+            self._reopen_logs()
         elif signum == signal.SIGTTIN:
             self.processes += 1
             slot = self.slots.setdefault(self.processes, WorkerSlot(self.processes))
@@ -564,9 +641,9 @@ class Master:
         """A snapshot of the instance in plain data, for the stats server (any thread may call
         it: it only copies)."""
         workers = []
-        for wid, slot in sorted(list(self.slots.items())):
+        for wid, slot in sorted(dict(self.slots).items()):
             st = self.scoreboard.read(wid)
-            state = "cheap" if self.mode is Mode.CHEAP else slot.state.value
+            state = "cheap" if self.mode is Mode.CHEAP or wid in self.cheap else slot.state.value
             workers.append({
                 "id": wid, "pid": slot.pid, "state": state, "status": st.status if slot.pid else "cheap",
                 "requests": st.requests, "exceptions": st.exceptions, "tx": st.tx,

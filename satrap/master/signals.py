@@ -12,7 +12,7 @@ import signal
 from collections import deque
 
 MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
-                  signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD)
+                  signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD)
 
 
 class SignalQueue:

@@ -131,6 +131,16 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "accepts) when this file is touched; use with lazy-apps", "processes", implies=M),
     _o("attach-daemon", "list", (), "run this shell command beside the workers; the master respawns it "
        "when it dies and stops it (SIGTERM) with the instance", "processes", implies=M),
+    _o("touch-logreopen", "list", (), "re-open the log file (after logrotate renamed it) when this file is "
+       "touched; SIGUSR2 to the master and the master-fifo command l do the same", "logging", implies=M),
+    _o("cheaper", "int", 0, "adaptive workers: keep at least this many running (must be below processes; "
+       "0 = off); more are spawned while all are busy", "processes", implies=M),
+    _o("cheaper-initial", "int", 0, "workers started at boot in cheaper mode (default: cheaper)", "processes"),
+    _o("cheaper-step", "int", 1, "workers added at once when all are busy", "processes"),
+    _o("cheaper-overload", "int", 3, "seconds all workers must be busy (or one idle) before one is added "
+       "(or stopped)", "processes"),
+    _o("cheaper-algo", "str", "spare", "cheaper algorithm: satrap implements spare (others run as spare)",
+       "processes"),
     _o("master-fifo", "list", (), "named pipe(s) taking one-letter master commands (r reload, q graceful stop, "
        "Q quick stop, c chain reload, w reload workers, s stats, + one worker more, - one less)", "processes",
        implies=M),

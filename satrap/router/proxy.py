@@ -116,7 +116,7 @@ class ClientConn:
             pass
         except OSError:
             pass  # the client went away
-        except Exception as exc:  # a bug must cost one connection, never the router
+        except Exception as exc:  # noqa: BLE001 - a bug must cost one connection, never the router
             log(f"http router: error on connection from {self.peer}: {exc!r}")
         finally:
             if self.upstream is not None:
@@ -258,7 +258,7 @@ class ClientConn:
                         else:
                             parts.append(out)
                             if size > settings.body_buffer:
-                                spool = tempfile.TemporaryFile()
+                                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
                                 spool.write(b"".join(parts))
                                 parts = []
                     if decoder.done:
@@ -305,7 +305,6 @@ class ClientConn:
         router = self.router
         loop = router.loop
         timeout = router.settings.upstream_timeout
-        sock = self.sock
         self.deadline = loop.time() + timeout
         pump: asyncio.Task[bool] | None = None
         self.responding = False

@@ -63,6 +63,8 @@ class WorkerLoop:
             ctx.base_environ[fd] = base_environ(lst, self.threads, processes)
         self.work: queue.SimpleQueue[Conn | None] = queue.SimpleQueue()
         self.wake_fd = -1
+        self.reopen_logs = False
+        self.log_path: str | None = None  # set by the caller when logging to a file
 
     # -- signals (handlers only set flags; the wake-up fd interrupts epoll) ---------------------
     def install_signals(self, graceful: tuple[int, ...], quick: tuple[int, ...],
@@ -73,6 +75,10 @@ class WorkerLoop:
             signal.signal(sig, self._on_quick)
         for sig in ignored:
             signal.signal(sig, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR2, self._on_reopen_logs)
+
+    def _on_reopen_logs(self, signum: int, frame: object) -> None:
+        self.reopen_logs = True
 
     def _on_graceful(self, signum: int, frame: object) -> None:
         self.ctx.stopping = True
@@ -155,6 +161,12 @@ class WorkerLoop:
                 if conn is not None:
                     conn.idle_since = 0.0
                     self._dispatch(conn)
+            if self.reopen_logs:
+                self.reopen_logs = False
+                if self.log_path:
+                    from satrap.log import redirect_to_file
+
+                    redirect_to_file(self.log_path)
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + _TICK

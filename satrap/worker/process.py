@@ -65,7 +65,7 @@ def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) ->
         wid=wid,
         pid=os.getpid(),
         limits=Limits(max_head=int(cfg.buffer_size), limit_post=int(cfg.limit_post or 0)),
-        reqlog=RequestLog(not cfg.disable_logging, cfg),
+        reqlog=RequestLog(not cfg.disable_logging, cfg, wid=wid),
         slot=scoreboard.writer(wid) if scoreboard is not None else None,
         socket_timeout=float(cfg.socket_timeout or 4),
         keepalive_timeout=keepalive,
@@ -132,6 +132,11 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))
+    log_file = cfg.logto or cfg.logto2 or cfg.daemonize
+    if log_file:
+        loop.log_path = os.path.abspath(log_file) if os.path.isabs(log_file) else None
+        if loop.log_path is None:  # relative to where satrap started, before any chdir
+            loop.log_path = os.path.join(os.environ.get("SATRAP__START_CWD", os.getcwd()), log_file)
     if master_pid is not None:
         # the master decides: Ctrl-C reaches the whole process group, but only the master acts.
         # SIGTERM is graceful here too: systemd (KillMode=control-group) and `timeout` send it to

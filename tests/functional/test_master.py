@@ -349,3 +349,33 @@ def test_attach_daemon_is_supervised_and_stopped(satrap, tmp_path):
     proc.signal(signal.SIGINT)
     assert proc.wait_exit(10) == 0
     wait_until(lambda: not alive(second), 5, message="daemon stopped with the master")
+
+
+def test_cheaper_grows_under_load_and_shrinks_when_idle(satrap, tmp_path):
+    shutil.copy(FIXTURE_APPS / "flaskapp.py", tmp_path / "flaskapp.py")
+    port = free_port()
+    proc = satrap("--http-socket", f"127.0.0.1:{port}", "--module", "flaskapp:app", "--master",
+                  "--processes", "3", "--cheaper", "1", "--cheaper-overload", "1", "--disable-logging")
+    proc.wait_http(port)
+    assert len(proc.wait_workers(1)) == 1
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                http_request(port, "GET", "/sleep/0.3", timeout=10)
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        proc.wait_workers(3, timeout=15)
+        proc.wait_log(r"cheaper: all \d workers busy", timeout=5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+    proc.wait_workers(1, timeout=15)
+    proc.wait_log(r"cheaper: worker \d idle, stopping it")
