@@ -261,7 +261,6 @@ def sites_from_emperor(cfg: Any, listen: str = "80", environ: Any = None,
         name = os.path.splitext(os.path.basename(path))[0]
         server_name = _vassal_custom_value(path) or name
         argv = vassal_argv((), path, vassal_set)
-        argv[-1] = path  # absolute: no chdir needed
         try:
             vcfg = load_config(argv, env)
             demand = on_demand_socket_path(cfg, path)

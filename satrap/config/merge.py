@@ -38,6 +38,7 @@ _READERS = {"ini": "ini", "yaml": "yaml", "yml": "yaml", "json": "json", "js": "
 _BLOCK_END = {"endif", "end-if", "endfor", "end-for"}
 _MAX_DEPTH = 32
 _INLINE_COMMENT = re.compile(r"\s[#;]")
+_ARG = re.compile(r"\$([1-9*])")
 
 
 @dataclass
@@ -66,6 +67,8 @@ class _Loader:
         self.last_ini: str | None = None
         self.proc_magic = ph.process_magic()
         self.first_magic: dict[str, str] | None = None
+        self.custom_options: dict[str, str] = {}
+        self.sequence: list[tuple[str, Any]] = []
 
     # -- reading ----------------------------------------------------------------------------
     def note_unsupported(self, key: str, origin: Origin, reason: str) -> None:
@@ -149,6 +152,10 @@ class _Loader:
         i = 0
         while i < len(entries):
             entry = entries[i]
+            if entry.key in self.custom_options and self.registry.lookup(entry.key) is None:
+                self.run(self._custom(entry))
+                i += 1
+                continue
             key = entry.key.replace("_", "-") if self.registry.lookup(entry.key) else entry.key
             opt = self.registry.lookup(key)
             if opt is not None and opt.name in LOGIC_KEYS:
@@ -161,6 +168,27 @@ class _Loader:
                 continue
             self.handle(entry, opt)
             i += 1
+
+    def _custom(self, entry: Entry) -> list[Entry]:
+        """A ``declare-option``d key: its body (``opt=value;opt=value``) with ``$1``..``$9`` the
+        space-separated words of the value and ``$*`` the whole value, as uWSGI's
+        ``uwsgi_opt_custom`` does."""
+        value = ph.expand_env(entry.value or "", self.environ)
+        words = value.split()
+
+        def arg(m: re.Match[str]) -> str:
+            if m.group(1) == "*":
+                return value
+            n = int(m.group(1))
+            return words[n - 1] if 0 < n <= len(words) else ""
+
+        out: list[Entry] = []
+        for part in self.custom_options[entry.key].split(";"):
+            key, eq, val = part.partition("=")
+            if not eq or not key.strip():
+                continue
+            out.append(Entry(_ARG.sub(arg, key.strip()), _ARG.sub(arg, val), entry.origin))
+        return out
 
     def _block_end(self, entries: Sequence[Entry], start: int) -> int:
         depth = 0
@@ -255,12 +283,24 @@ class _Loader:
                 else:
                     self.placeholder_only.append((k.strip(), v))
                 return
+            if opt.name == "declare-option":
+                self._declare(value, entry.origin)
+                return
             if opt.name == "plugin":
                 for plugin in (p.strip() for p in value.replace(",", " ").split()):
                     base = plugin.rsplit("/", 1)[-1].removesuffix("_plugin.so")
                     if base and base not in BUILTIN_PLUGINS and not base.startswith("python"):
                         self.note_unsupported(f"plugin {base}", entry.origin, "satrap only has python and http built in")
+        if opt is not None and opt.name == "declare-option2":
+            self._declare(entry.value or "", entry.origin)
+            return
         self.settings.append(_Setting(entry.key, opt, entry.value, entry.origin))
+
+    def _declare(self, value: str, origin: Origin) -> None:
+        name, eq, body = value.partition("=")
+        if not eq or not name.strip():
+            raise ConfigError(f"{origin}: declare-option = {value!r}: expected name=opt=value[;opt=value...]")
+        self.custom_options[name.strip()] = body
 
     # -- finishing --------------------------------------------------------------------------
     def finish(self, argv: Sequence[str]) -> Config:
@@ -292,7 +332,8 @@ class _Loader:
             raw = s.raw
             if raw is not None and s.opt.expand:
                 raw = ph.expand_env(raw, self.environ)
-                raw = ph.expand_at(raw, lambda t, s=s: self.note_unsupported(f"@({t})", s.origin, "only @(file) is read"))
+                raw = ph.expand_at(raw, lambda t, s=s: self.note_unsupported(
+                    f"@({t})", s.origin, "only @(file) and @(exec://cmd) are read"))
                 raw = ph.expand_refs(raw, table)
             self._apply(s, raw, values, origins)
         for k, v in self.placeholder_only:
@@ -301,7 +342,8 @@ class _Loader:
         if values.get("strict") and typos:
             raise ConfigError(typos[0].replace("is ignored", "(strict mode: unknown options are errors)"))
         return Config(values, origins, argv=argv, config_files=self.files, warnings=self.warnings + typos,
-                      unsupported=list(self.unsupported.values()), placeholders=custom, registry=self.registry)
+                      unsupported=list(self.unsupported.values()), placeholders=custom, registry=self.registry,
+                      sequence=self.sequence)
 
     def _apply(self, s: _Setting, raw: str | None, values: dict[str, Any], origins: dict[str, list[str]]) -> None:
         opt = s.opt
@@ -331,8 +373,7 @@ class _Loader:
                origins: dict[str, list[str]]) -> None:
         if opt.support == "unsupported" and not opt.immediate:
             self.note_unsupported(opt.name, s.origin, opt.reason)
-        elif opt.name == "declare-option":
-            self.note_unsupported(opt.name, s.origin, opt.reason)
+        self.sequence.append((opt.name, value))
         if opt.kind == "list":
             values.setdefault(opt.name, []).append(value)
             origins.setdefault(opt.name, []).append(str(s.origin))

@@ -18,12 +18,12 @@ class Config:
     """Read-only view of a finished load (build it with :func:`satrap.config.load_config`)."""
 
     __slots__ = ("_values", "_origins", "_registry", "argv", "config_files", "warnings",
-                 "unsupported", "placeholders")
+                 "unsupported", "placeholders", "sequence")
 
     def __init__(self, values: Mapping[str, Any], origins: Mapping[str, Sequence[str]], *,
                  argv: Sequence[str] = (), config_files: Sequence[str] = (), warnings: Sequence[str] = (),
                  unsupported: Sequence[str] = (), placeholders: Mapping[str, str] | None = None,
-                 registry: Registry = REGISTRY) -> None:
+                 registry: Registry = REGISTRY, sequence: Sequence[tuple[str, Any]] = ()) -> None:
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "_origins", {k: list(v) for k, v in origins.items()})
         object.__setattr__(self, "_registry", registry)
@@ -32,6 +32,9 @@ class Config:
         object.__setattr__(self, "warnings", list(warnings))
         object.__setattr__(self, "unsupported", list(unsupported))
         object.__setattr__(self, "placeholders", dict(placeholders or {}))
+        #: every applied (option name, value) in the order it was read: for option families whose
+        #: relative order matters (route, route-if, route-host ... form one chain, as in uWSGI)
+        object.__setattr__(self, "sequence", tuple(sequence))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Config is read-only; load a new one instead")
@@ -62,6 +65,11 @@ class Config:
     def origins(self, name: str) -> list[str]:
         """Where each value of this option came from, in order."""
         return list(self._origins.get(self._option(name).name, []))
+
+    def ordered(self, names: Sequence[str]) -> list[tuple[str, Any]]:
+        """(name, value) of the given options in the order they were read, across options."""
+        wanted = {self._option(n).name for n in names if self._registry.lookup(n) is not None}
+        return [(n, v) for n, v in self.sequence if n in wanted]
 
     def items(self) -> list[tuple[str, Any]]:
         """Set options in table order, for tools that want to walk the config."""

@@ -105,11 +105,25 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
 
 
 def expand_at(value: str, on_unsupported: Callable[[str], None]) -> str:
-    """``@(path)``: the file's contents minus one trailing newline; other schemes are reported."""
+    """``@(path)``: the file's contents minus one trailing newline; ``@(exec://cmd)``: the output
+    of ``/bin/sh -c cmd`` minus one trailing newline (as uWSGI's ``uwsgi_open_and_read``);
+    ``@(file://path)`` as a plain path; other schemes are reported."""
 
     def repl(m: re.Match[str]) -> str:
         target = m.group(1)
-        if "://" in target:
+        if target.startswith("exec://"):
+            import subprocess
+
+            try:
+                out = subprocess.run(["/bin/sh", "-c", target[7:]], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, timeout=60, check=False).stdout
+            except (OSError, subprocess.SubprocessError):
+                return m.group(0)
+            data = out.decode("utf-8", "replace")
+            return data[:-1] if data.endswith("\n") else data
+        if target.startswith("file://"):
+            target = target[7:]
+        elif "://" in target:
             on_unsupported(target)
             return m.group(0)
         try:
@@ -122,38 +136,73 @@ def expand_at(value: str, on_unsupported: Callable[[str], None]) -> str:
     return _AT.sub(repl, value)
 
 
+_OPS = ("+", "-", "*", "/")
+
+
 def _math(expr: str, lookup: Callable[[str], str | None]) -> str | None:
-    """uWSGI's pipeline math: ``%(a + b * 2)`` evaluated left to right on integers."""
+    """uWSGI's placeholder math (core/uwsgi.c ``uwsgi_manage_placeholder``): tokens separated by
+    spaces, evaluated left to right as a pipeline (``%(a + b * 2)`` is ``(a+b)*2``); ``++``/``--``
+    increment/decrement what is on their left; two operands with no operator between them are
+    concatenated (``%(foo bar)``). Each operand is a placeholder/option name or a literal; an
+    expression that cannot be evaluated stays as written."""
     tokens = expr.split()
-    if len(tokens) < 3 or len(tokens) % 2 == 0:
+    if len(tokens) < 2:
         return None
 
-    def num(tok: str) -> int | None:
+    def operand(tok: str) -> str | None:
         val = lookup(tok)
-        text = val if val is not None else tok
+        if val is not None:
+            return val
+        try:
+            int(tok)
+        except ValueError:
+            return None
+        return tok
+
+    def as_int(text: str) -> int | None:
         try:
             return int(text.strip())
         except ValueError:
             return None
 
-    acc = num(tokens[0])
+    acc = operand(tokens[0])
     if acc is None:
         return None
-    for op, operand in zip(tokens[1::2], tokens[2::2]):
-        rhs = num(operand)
-        if rhs is None or op not in "+-*/" or len(op) != 1:
-            return None
-        if op == "+":
-            acc += rhs
-        elif op == "-":
-            acc -= rhs
-        elif op == "*":
-            acc *= rhs
-        else:
-            if rhs == 0:
+    i = 1
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ("++", "--"):
+            n = as_int(acc)
+            if n is None:
                 return None
-            acc //= rhs
-    return str(acc)
+            acc = str(n + 1 if tok == "++" else n - 1)
+            i += 1
+            continue
+        if tok in _OPS:
+            if i + 1 >= len(tokens):
+                return None
+            rhs_text = operand(tokens[i + 1])
+            lhs, rhs = as_int(acc), as_int(rhs_text) if rhs_text is not None else None
+            if lhs is None or rhs is None:
+                return None
+            if tok == "+":
+                acc = str(lhs + rhs)
+            elif tok == "-":
+                acc = str(lhs - rhs)
+            elif tok == "*":
+                acc = str(lhs * rhs)
+            else:
+                if rhs == 0:
+                    return None
+                acc = str(int(lhs / rhs))
+            i += 2
+            continue
+        rhs_text = operand(tok)  # concatenation
+        if rhs_text is None:
+            return None
+        acc = acc + rhs_text
+        i += 1
+    return acc
 
 
 def expand_refs(value: str, table: Mapping[str, str], depth: int = 0) -> str:

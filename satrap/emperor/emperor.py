@@ -97,11 +97,15 @@ def vassal_env(environ: Mapping[str, str], link_fd: int, on_demand_fd: int | Non
 
 
 def vassal_argv(command: Command, path: str, vassal_set: Sequence[str]) -> list[str]:
-    """``satrap --set k=v ... --ini app.ini``: the Emperor's values first, so the vassal's win."""
+    """``satrap --set k=v ... --ini /abs/app.ini``: the Emperor's values first, so the vassal's win.
+
+    The path is absolute (uWSGI passes the bare name, relative to the vassal directory it chdirs
+    to): a vassal with ``chdir = /srv/app`` re-reads its argv on a graceful reload, and a relative
+    name would then be looked up in the wrong directory ("config file not found")."""
     argv = list(command)
     for item in vassal_set:
         argv += ["--set", item]
-    argv += [scan_mod.config_switch(path), os.path.basename(path)]
+    argv += [scan_mod.config_switch(path), os.path.abspath(path)]
     return argv
 
 

@@ -4,7 +4,7 @@ Why lazy: an app that never reads the body costs nothing, and ``Expect: 100-cont
 answered once the app actually asks for the body (so a refused upload is never sent).
 
 The stream never reads past the end of the body: whatever follows it in the connection (a
-pipelined next request) stays available through :meth:`Input.surplus` for the connection loop.
+pipelined next request) stays with the connection loop, which split it off before.
 """
 
 from __future__ import annotations
@@ -117,71 +117,37 @@ class Input:
             return False
         return True
 
-    def surplus(self) -> bytes:
-        return b""
 
 
-class ChunkedInput(Input):
-    """A ``Transfer-Encoding: chunked`` body, de-chunked for the app (uWSGI leaves it chunked)."""
+def read_chunked_body(sock: socket.socket, initial: bytes, decoder: object,
+                      spill_at: int = 1 << 20) -> tuple[object, int, bytes]:
+    """Read and de-chunk a whole ``Transfer-Encoding: chunked`` body before the app runs.
 
-    __slots__ = ("_decoder", "_surplus")
+    Why up front: a malformed or oversized body gets its 400/413 before the app has answered
+    (a response already sent cannot be taken back), the app sees a ``CONTENT_LENGTH`` (many
+    frameworks ignore a body without one), and ``--http`` (whose router de-chunks too) and
+    ``--http-socket`` behave the same. Bodies past ``spill_at`` go to a temporary file.
+    Returns (file object positioned at 0, length, bytes after the body). Raises ProtocolError
+    (bad framing, over the limit) or OSError (the client went away).
+    """
+    import tempfile
 
-    def __init__(self, sock: socket.socket | None, initial: bytes, decoder: object,
-                 on_first_read: Callable[[], None] | None = None) -> None:
-        super().__init__(sock, b"", 0, on_first_read)
-        self._decoder = decoder
-        self._surplus = b""
-        self._remaining = 1  # unknown; _fill decides
-        if initial:
-            self._feed(initial)
-
-    def _feed(self, data: bytes) -> None:
-        dec = self._decoder
-        self._buf += dec.feed(data)  # type: ignore[attr-defined]
-        if dec.done:  # type: ignore[attr-defined]
-            self._remaining = 0
-            self._surplus = bytes(dec.unused)  # type: ignore[attr-defined]
-
-    def _fill(self, want: int) -> bool:
-        if self._remaining <= 0 or self._sock is None:
-            return False
-        if self._on_first_read is not None:
-            callback, self._on_first_read = self._on_first_read, None
-            callback()
-        before = len(self._buf)
-        while len(self._buf) == before and self._remaining > 0:
-            try:
-                chunk = self._sock.recv(_RECV)
-            except OSError as exc:
-                self.error = exc
-                raise OSError(f"client went away while sending the request body: {exc}") from None
-            if not chunk:
-                self._remaining = 0
-                self.error = EOFError("client closed the connection inside a chunked body")
-                raise OSError("client closed the connection inside a chunked request body")
-            try:
-                self._feed(chunk)
-            except ProtocolError as exc:
-                self._remaining = 0
-                self.error = exc
-                raise OSError(f"malformed chunked request body: {exc}") from None
-        return len(self._buf) > before or self._remaining > 0
-
-    def drain(self, limit: int) -> bool:
-        read = 0
-        try:
-            while self._fill(_RECV):
-                read += len(self._buf)
-                self._buf.clear()
-                if read > limit:
-                    return False
-        except OSError:
-            return False
-        self._buf.clear()
-        return True
-
-    def surplus(self) -> bytes:
-        return self._surplus
+    out = tempfile.SpooledTemporaryFile(max_size=spill_at)
+    feed = decoder.feed  # type: ignore[attr-defined]
+    data = initial
+    length = 0
+    while True:
+        if data:
+            chunk = feed(data)
+            if chunk:
+                out.write(chunk)
+                length += len(chunk)
+            if decoder.done:  # type: ignore[attr-defined]
+                out.seek(0)
+                return out, length, bytes(decoder.unused)  # type: ignore[attr-defined]
+        data = sock.recv(_RECV)
+        if not data:
+            raise OSError("client closed the connection inside a chunked request body")
 
 
 EMPTY = b""

@@ -45,6 +45,51 @@ def _todo(name: str, kind: str, reason: str, category: str, **kw: Any) -> Option
 
 
 M = "master"
+
+#: hook phases satrap runs (satrap.hooks.run_phase is called there); the rest stay unsupported
+HOOK_PHASES = ("asap", "pre-jail", "post-jail", "as-root", "as-user", "pre-app", "post-app", "post-fork",
+               "master-start", "as-user-atexit")
+_FATAL_EXEC = "; a non-zero exit stops the start"
+
+
+def _hook_rows() -> tuple[Option, ...]:
+    rows: list[Option] = []
+    for phase in HOOK_PHASES:
+        fatal = "" if phase == "as-user-atexit" else _FATAL_EXEC
+        rows.append(_o(f"hook-{phase}", "list", (), f"action:args run at the {phase} phase (exec:, safeexec:, "
+                       f"mkdir:, cd:, write:, unlink:, print:, call:, unix_signal: ...){fatal}", "hooks"))
+        if phase not in ("post-fork", "master-start"):
+            rows.append(_o(f"exec-{phase}", "list", (), f"shell command run at the {phase} phase{fatal}", "hooks"))
+            rows.append(_o(f"call-{phase}", "list", (), f"Python callable (module.func) called at the {phase} phase",
+                           "hooks"))
+    return tuple(rows)
+
+
+_ROUTE_SUBJECTS = ("", "-host", "-uri", "-qs", "-remote-addr", "-user-agent", "-remote-user", "-referer")
+
+
+def _route_rows() -> tuple[Option, ...]:
+    rows: list[Option] = []
+    for chain, when in (("route", "before the app"), ("response-route", "on the app's response headers")):
+        for subj in _ROUTE_SUBJECTS:
+            what = {"": "PATH_INFO", "-host": "HTTP_HOST", "-uri": "REQUEST_URI", "-qs": "QUERY_STRING",
+                    "-remote-addr": "REMOTE_ADDR", "-user-agent": "HTTP_USER_AGENT",
+                    "-remote-user": "REMOTE_USER", "-referer": "HTTP_REFERER"}[subj]
+            rows.append(_o(f"{chain}{subj}", "list", (), f"'regexp action:args' matched against {what} {when}",
+                           "routing", expand=True))
+        rows.append(_o(f"{chain}-if", "list", (), f"'cond:args action:args' {when} (equal:, startswith:, "
+                       "endswith:, regexp:, contains:, empty:, isfile:, isdir: ...)", "routing"))
+        rows.append(_o(f"{chain}-if-not", "list", (), f"like {chain}-if with the condition negated", "routing"))
+        rows.append(_o(f"{chain}-label", "list", (), f"a label in the {chain} chain (target of goto:)", "routing"))
+        rows.append(_o(f"{chain}-run", "list", (), f"an action run unconditionally {when}", "routing"))
+    rows.append(_o("response-route-status", "list", (), "'regexp action:args' matched against the response status",
+                   "routing"))
+    return tuple(rows)
+
+
+_HOOK_ROWS = _hook_rows()
+_ROUTE_ROWS = _route_rows()
+
 _SATRAP_ROWS: tuple[Option, ...] = (
     # --- sockets --------------------------------------------------------------------------
     _o("socket", "list", (), "listen on this address (host:port, :port, /unix/path, @abstract) speaking --protocol",
@@ -146,6 +191,16 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        implies=M),
     _o("stop", "str", None, "stop the instance whose pidfile is given, then exit", "control"),
     _o("reload", "str", None, "gracefully reload the instance whose pidfile is given, then exit", "control"),
+    _o("spooler", "list", (), "run a spooler process on this directory (tasks from uwsgi.spool and @spool); "
+       "repeatable", "tasks", short="Q", implies=M),
+    _o("spooler-frequency", "int", 30, "seconds between rescans of a spooler directory for tasks to retry "
+       "(new tasks start at once)", "tasks", aliases="spooler-freq"),
+    _o("spooler-import", "list", (), "import this module (or .py file) in the spooler process", "tasks",
+       aliases="spooler-py-import"),
+    _o("spooler-chdir", "str", None, "chdir here before running each spooler task", "tasks"),
+    _o("spooler-quiet", "bool", False, "do not log each spooler task", "tasks"),
+    _o("spooler-max-tasks", "int", 0, "recycle the spooler after this many tasks (0 = never)", "tasks"),
+    _noop("spooler-ordered", "bool", "satrap's spooler always runs tasks in file-name order", "tasks"),
     _o("idle", "int", 0, "after this many idle seconds stop the workers until the next connection", "processes",
        implies=M),
     _o("die-on-idle", "bool", False, "with idle: exit instead of going cheap", "processes"),
@@ -169,6 +224,23 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("static-index", "list", (), "file names tried when a static path is a directory", "static"),
     _o("static-expires", "list", (), "regexp seconds: Expires header for matching static files", "static"),
     _o("static-expires-uri", "list", (), "regexp seconds: Expires header for matching request URIs", "static"),
+    _o("static-map2", "list", (), "like static-map, but the whole request path is looked up under the docroot", "static"),
+    _o("static-expires-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching files", "static"),
+    _o("static-expires-uri-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching URIs", "static"),
+    _o("static-expires-path-info", "list", (), "regexp seconds: Expires header for matching PATH_INFO", "static"),
+    _o("static-expires-path-info-mtime", "list", (), "regexp seconds: Expires = mtime + seconds for matching PATH_INFO",
+       "static"),
+    _o("static-expires-type", "list", (), "mime=seconds: Expires header for static files of this type", "static"),
+    _o("static-expires-type-mtime", "list", (), "mime=seconds: Expires = file mtime + seconds for this type", "static"),
+    _o("static-safe", "list", (), "directory static files may resolve into (through symlinks) besides the docroot",
+       "static"),
+    _o("static-skip-ext", "list", (), "never serve static files with this extension (they go to the app)", "static"),
+    _o("static-gzip-all", "bool", False, "serve FILE.gz instead of FILE to clients accepting gzip", "static"),
+    _o("static-gzip-dir", "list", (), "serve FILE.gz instead of FILE under this directory to clients accepting gzip",
+       "static", aliases="static-gzip-prefix"),
+    _noop("static-cache-paths", "int", "satrap resolves a static path with one realpath and one stat per request; "
+          "there is no path cache to size", "static"),
+    _noop("static-cache-paths-name", "str", "satrap keeps no static path cache", "static"),
     # --- emperor ---------------------------------------------------------------------------
     _o("emperor", "list", (), "run the Emperor watching this directory (or glob) of vassal configs", "emperor"),
     _o("vassal-set", "list", (), "key=value passed to every vassal as --set", "emperor", aliases="vassals-set"),
@@ -193,9 +265,27 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        immediate=True),
     _o("set", "list", (), "key=value: set an option or placeholder", "config", short="S", immediate=True),
     _o("set-placeholder", "list", (), "key=value: set a placeholder only", "config", aliases="set-ph", immediate=True),
-    _o("declare-option", "list", (), "declare a custom option (accepted; custom options are not expanded)", "config",
-       immediate=True, support="unsupported",
-       reason="custom option declarations are not expanded by satrap; write the options out"),
+    _o("declare-option", "list", (), "name=opt=value[;opt=value...]: declare a custom option; `name = a b` then sets "
+       "each opt with $1, $2 ... the words of its value and $* all of it", "config", immediate=True),
+    _o("declare-option2", "list", (), "like declare-option (uWSGI's non-immediate variant)", "config"),
+    # --- hooks (satrap.hooks) ---------------------------------------------------------------
+    *_HOOK_ROWS,
+    # --- internal routing (satrap.routing) -------------------------------------------------
+    *_ROUTE_ROWS,
+    _o("add-header", "list", (), "add this 'Name: value' header to every response", "routing"),
+    _o("del-header", "list", (), "remove this header (by name) from every response", "routing",
+       aliases="rem-header"),
+    _o("collect-header", "list", (), "'Header VAR': store a response header in a routing variable "
+       "(${VAR} in response-route rules)", "routing", aliases="response-header-collect"),
+    _o("pull-header", "list", (), "'Header VAR': like collect-header, and remove the header from the response",
+       "routing"),
+    # --- cron (satrap.cron, run by the master) ---------------------------------------------
+    _o("cron", "list", (), "'min hour mday month wday command': run command with /bin/sh from the master "
+       "(-1 = any, -N = every N)", "tasks", implies=M),
+    _o("unique-cron", "list", (), "like cron, but never start the command while its previous run is alive",
+       "tasks", implies=M),
+    _o("cron2", "list", (), "key=value cron: minute=,hour=,day=,month=,week=,unique=1 then the command",
+       "tasks", implies=M),
     _o("strict", "bool", False, "unknown keys in config files are errors, not warnings", "config"),
     _o("print-config", "bool", False, "satrap: print the effective config with where each value came from, and exit",
        "control", satrap_only=True),
@@ -207,6 +297,7 @@ _SATRAP_ROWS: tuple[Option, ...] = (
 BUILTIN_PLUGINS = frozenset({
     "python", "python3", "python2", "http", "router_static", "corerouter", "logfile", "syslog",
     "ping", "stats_pusher_file", "transformation_chunked", "transformation_gzip",
+    "router_redirect", "router_rewrite",
 })
 
 # prefix, support, category, reason -- first match wins (longest/specific prefixes first)
@@ -337,9 +428,34 @@ IMPLEMENTED_LOGIC = frozenset({
 })
 
 
+#: options whose absence is harmless in satrap, with why (checked before the prefix rules)
+_NOOP_NAMES: dict[str, tuple[str, str]] = {
+    "ignore-sigpipe": ("processes", "Python ignores SIGPIPE already: a client gone mid-response ends that "
+                       "response, never the worker"),
+    "ignore-write-errors": ("logging", "a client gone mid-response is logged as one line, not a traceback"),
+    "disable-write-exception": ("app", "satrap never raises write errors into the app: the app's body is "
+                                "written by the server after the app returns each chunk"),
+    "reaper": ("processes", "satrap's master always reaps every child it started"),
+    "no-default-app": ("app", "satrap only falls back to the app mounted at the root, which is what "
+                       "no-default-app leaves"),
+    "show-config": ("control", "use --print-config to see the effective config with where each value came from"),
+    "no-defer-accept": ("sockets", "satrap does not set TCP_DEFER_ACCEPT"),
+    "wsgi-disable-file-wrapper": ("app", "apps fall back to iterating when wsgi.file_wrapper is absent, so "
+                                  "offering it changes nothing but speed"),
+    "binary-path": ("emperor", "satrap's vassals run the same satrap as the Emperor"),
+    "early-emperor": ("emperor", "satrap's Emperor starts once the config is read; there is no jail to start before"),
+    "emperor-required-heartbeat": ("emperor", "vassal heartbeats are not checked; a vassal that dies is still "
+                                   "respawned"),
+    "cheap": ("processes", "workers are started at once instead of at the first connection"),
+}
+
+
 def _status_for(name: str, plugin: str) -> tuple[str, str, str]:
     if name in IMPLEMENTED_LOGIC:
         return ("yes", "config", "")
+    if name in _NOOP_NAMES:
+        category, reason = _NOOP_NAMES[name]
+        return ("noop", category, reason)
     if plugin in _LANG_PLUGINS:
         return ("unsupported", "other-plugins", f"uWSGI's {plugin} plugin is not part of satrap (WSGI only)")
     if plugin in _ASYNC_PLUGINS:

@@ -15,7 +15,7 @@ from typing import Any
 
 from satrap.app.invoke import Response, ResponseAborted
 from satrap.log import log
-from satrap.net.body import ChunkedInput, Input
+from satrap.net.body import Input, read_chunked_body
 from satrap.protocol.errors import ProtocolError
 from satrap.protocol.http11 import ChunkedDecoder, parse_head
 from satrap.protocol.uwsgi import parse_header, parse_vars
@@ -30,7 +30,7 @@ _MSG_DONTWAIT = socket.MSG_DONTWAIT
 class Conn:
     """A client connection: its socket, its unparsed bytes and its per-connection environ."""
 
-    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh")
+    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh", "head_started")
 
     def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str) -> None:
         self.sock = sock
@@ -41,6 +41,7 @@ class Conn:
         self.idle_since = 0.0
         self.addr = addr
         self.fresh = True  # no request served yet: a stopping worker must still serve it
+        self.head_started = 0.0  # monotonic time the first byte of an unfinished head arrived
 
     def close(self) -> None:
         sock = self.sock
@@ -96,7 +97,10 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         try:
             parsed = parse_head(buf, limits) if buf else None
             while parsed is None:
-                data = sock.recv(_RECV)
+                # never block on a head: a client that trickles it (slowloris) is parked in
+                # epoll between its bytes and costs the worker nothing; the loop drops it when
+                # the head is not complete within socket-timeout
+                data = sock.recv(_RECV, _MSG_DONTWAIT)
                 if not data:
                     return False
                 buf = buf + data if buf else data
@@ -105,23 +109,41 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
             log(f"bad HTTP request from {conn.addr}: {err} ({err.status})")
             send_error(sock, err.status, str(err))
             return False
+        except BlockingIOError:
+            conn.buf = buf
+            if buf and not conn.head_started:
+                conn.head_started = time.monotonic()
+            return True
         except OSError:
-            return False  # timeout or reset while waiting for the head
+            return False  # reset while waiting for the head
+        conn.head_started = 0.0
         head, consumed = parsed
         started = time.time()
         env = conn.env.copy()
         env.update(head.environ)
-        on_first_read = (lambda: sock.sendall(_CONTINUE)) if head.expect_continue else None
         if head.chunked:
-            body: Input = ChunkedInput(sock, buf[consumed:], ChunkedDecoder(limit=limits.limit_post),
-                                       on_first_read)
-            rest = b""
+            try:
+                if head.expect_continue:
+                    sock.sendall(_CONTINUE)
+                stream, length, rest = read_chunked_body(sock, buf[consumed:],
+                                                         ChunkedDecoder(limit=limits.limit_post))
+            except ProtocolError as err:
+                log(f"bad HTTP request body from {conn.addr}: {err} ({err.status})")
+                send_error(sock, err.status, str(err))
+                return False
+            except OSError:
+                return False
+            env["CONTENT_LENGTH"] = str(length)
+            env["wsgi.input_terminated"] = True
+            env["wsgi.input"] = stream
+            body = None
         else:
+            on_first_read = (lambda: sock.sendall(_CONTINUE)) if head.expect_continue else None
             length = head.content_length or 0
             end = consumed + length
             body = Input(sock, buf[consumed:end], length, on_first_read)
             rest = buf[end:]
-        env["wsgi.input"] = body
+            env["wsgi.input"] = body
         if ctx.slot is not None:
             ctx.slot.begin(started, f"{head.method} {head.target}".encode("latin-1", "replace"))
         keep = head.keep_alive and not ctx.stopping
@@ -136,9 +158,9 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         _finish_request(ctx, env, resp, started, core, 2 * len(env), consumed)
         if not resp.keep_alive or ctx.stopping:
             return False
-        if not body.drain(_DRAIN_LIMIT):
+        if body is not None and not body.drain(_DRAIN_LIMIT):
             return False
-        buf = rest + body.surplus() if head.chunked else rest
+        buf = rest
         if not buf:
             conn.buf = b""
             return True

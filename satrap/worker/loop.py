@@ -27,7 +27,7 @@ from typing import Callable
 
 from satrap.log import log
 from satrap.net.listeners import Listener
-from satrap.worker.conn import Conn, serve_http, serve_uwsgi
+from satrap.worker.conn import Conn, send_error, serve_http, serve_uwsgi
 from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
 from satrap.worker.allow import peer_allowed
 
@@ -197,8 +197,17 @@ class WorkerLoop:
         fresh connection, accepted but not yet sent its request, is the exception: a client
         has every right to expect an answer to it, so a stopping worker still waits for it
         (bounded by the keep-alive timeout)."""
+        now = time.monotonic()
+        head_deadline = now - self.ctx.socket_timeout
         for fd, conn in list(self.conns.items()):
-            if conn.idle_since and (conn.idle_since < before or (everything and not conn.fresh)):
+            if not conn.idle_since:
+                continue  # being served
+            if conn.head_started:
+                if conn.head_started < head_deadline:  # a head trickling in too slowly
+                    self.conns.pop(fd, None)
+                    send_error(conn.sock, 408, "request head not received in time")
+                    conn.close()
+            elif conn.idle_since < before or (everything and not conn.fresh):
                 self.conns.pop(fd, None)
                 conn.close()
 

@@ -18,7 +18,7 @@ from satrap.emperor.emperor import (
 def test_vassal_set_comes_before_the_config() -> None:
     argv = vassal_argv(["py", "-m", "satrap"], "/v/app.yaml", ["thunder-lock=true", "processes=4"])
     assert argv == ["py", "-m", "satrap", "--set", "thunder-lock=true", "--set", "processes=4",
-                    "--yaml", "app.yaml"]
+                    "--yaml", "/v/app.yaml"]
 
 
 def test_vassal_env() -> None:
