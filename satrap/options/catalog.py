@@ -96,7 +96,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "sockets", short="s"),
     _o("uwsgi-socket", "list", (), "listen speaking the uwsgi protocol whatever --protocol says", "sockets"),
     _o("http-socket", "list", (), "listen speaking HTTP/1.1 directly in the workers", "sockets"),
-    _o("http", "list", (), "public HTTP listener (uWSGI runs a router process; satrap serves it directly for now)", "sockets"),
+    _o("http", "list", (), "public HTTP listener served by the \"http 1\" router process, which shields the "
+       "workers from slow clients and passes each complete request to a free worker", "sockets"),
     _o("http-keepalive", "int", 0, "keep HTTP connections open between requests (seconds of idle allowed; 0 = as the client asks)", "sockets",
        bare="1"),
     _o("http-timeout", "int", 60, "seconds an HTTP client may stay silent before the connection is closed", "sockets"),
@@ -347,7 +348,7 @@ _STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("py-", "unsupported", "app", "this Python plugin option is not implemented yet"),
     ("python-", "unsupported", "app", "this Python plugin option is not implemented yet"),
     ("wsgi-", "unsupported", "app", "this WSGI option is not implemented yet"),
-    ("http-", "noop", "sockets", "HTTP router tuning knob; satrap serves HTTP in the workers"),
+    ("http-", "noop", "sockets", "uWSGI HTTP router knob satrap's router does not use"),
     ("https", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
     ("ssl", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
     ("sni", "unsupported", "sockets", "TLS is not implemented; terminate TLS in a proxy in front of satrap"),
@@ -402,7 +403,7 @@ _STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
 
 _PLUGIN_RULES: dict[str, tuple[str, str, str]] = {
     "python": ("unsupported", "app", "this Python plugin option is not implemented yet"),
-    "http": ("noop", "sockets", "HTTP router knob; satrap serves HTTP in the workers"),
+    "http": ("noop", "sockets", "uWSGI HTTP router knob satrap's router does not use"),
     "cheaper_busyness": ("noop", "processes", "adaptive process spawning is not implemented; all processes run"),
     "carbon": ("noop", "stats", "metrics pushing is not implemented"),
     "stats_pusher_statsd": ("noop", "stats", "metrics pushing is not implemented"),
