@@ -47,7 +47,9 @@ VASSAL_EXTENSIONS = (".ini", ".yml", ".yaml", ".json", ".xml")
 
 #: what to use instead, for unsupported options whose catalog reason names no alternative
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (
-    ("plugin ", "drop the plugin line: satrap serves Python WSGI apps with HTTP and uwsgi built in"),
+    ("plugin cgi", "a CGI server (or keep uWSGI) for this app: satrap runs Python WSGI apps only"),
+    ("plugin ", "remove the plugin line if the app does not use it (python and http are built in); "
+               "an app that needs it needs uWSGI"),
     ("@(exec://", "compute the value before start (an environment variable read as $(VAR))"),
     ("declare-option", "write the options out in full"),
     ("route", "do it in nginx (location, rewrite, return) or in the app"),
@@ -163,6 +165,8 @@ class FileReport:
         extra = []
         if self.role == "emperor":
             extra.append("emperor")
+        if self.role == "no-socket":
+            extra.append("needs a socket from the command line or environment")
         if self.noop:
             extra.append(f"{len(self.noop)} accepted with no effect")
         if self.warnings:
@@ -177,8 +181,12 @@ def _shown(value: Any) -> str:
 
 
 def check_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
-               do_import: bool = False) -> FileReport:
-    """Judge one config file. Never raises: every failure becomes an error line of the report."""
+               do_import: bool = False, vassal: bool = False) -> FileReport:
+    """Judge one config file. Never raises: every failure becomes an error line of the report.
+
+    ``vassal``: the file is started by an Emperor, which gives it nothing but the file, so a
+    missing socket is an error; a file checked alone may get its socket from the command line or
+    ``UWSGI_SOCKET`` (Docker images do), so there it is only a note."""
     from satrap.errors import ConfigError, SatrapError
 
     full = os.path.abspath(os.fspath(path))
@@ -193,13 +201,19 @@ def check_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None =
             return report
         from satrap.config import load_config
 
+        template = _template_line(full)
+        if template:
+            report.role = "template"
+            report.errors.append(f"a template (Jinja2/Django syntax on line {template}): render it, "
+                                 "then check the rendered file")
+            return report
         try:
             cfg = load_config([_kind_flag(full), full], env)
         except ConfigError as err:
             report.errors.append(str(err).replace(full + ":", "line ").replace(full, "this file"))
             return report
         _describe(cfg, report)
-        _judge_start(cfg, env, report)
+        _judge_start(cfg, env, report, vassal)
         if do_import and report.starts and report.role == "app":
             report.imported = _try_import(full, env)
             if not report.imported.startswith("ok"):
@@ -223,6 +237,8 @@ def _describe(cfg: Any, report: FileReport) -> None:
         values = value if isinstance(value, list) else [value]
         for n, item in enumerate(values):
             where = origins[n] if n < len(origins) else (origins[-1] if origins else "")
+            if where.startswith("command line"):
+                continue  # the --ini FILE the checker itself passed
             report.options.append(OptionLine(name, _shown(item), opt.support, opt.reason, where))
     for line in cfg.unsupported:
         m = _UNSUPPORTED_MSG.match(line)
@@ -234,7 +250,26 @@ def _describe(cfg: Any, report: FileReport) -> None:
     report.warnings.extend(cfg.warnings)
 
 
-def _judge_start(cfg: Any, env: Mapping[str, str], report: FileReport) -> None:
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def _template_line(path: str) -> int:
+    """Line number of the first Jinja2/Django tag outside a comment (0: none). Such a file is
+    an input of Ansible or Django, not a config: uWSGI would read ``{{ x }}`` literally."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                stripped = line.strip()
+                if stripped.startswith(("#", ";")) or stripped.startswith("<!--"):
+                    continue
+                if _TEMPLATE.search(stripped):
+                    return n
+    except OSError:
+        return 0
+    return 0
+
+
+def _judge_start(cfg: Any, env: Mapping[str, str], report: FileReport, vassal: bool = False) -> None:
     """The checks ``satrap`` makes after loading and before binding, minus the machine's state."""
     from satrap.errors import ConfigError
 
@@ -251,17 +286,21 @@ def _judge_start(cfg: Any, env: Mapping[str, str], report: FileReport) -> None:
     except ConfigError as err:
         report.errors.append(str(err))
         return
-    if not listening:
-        report.role = "fragment"
-        report.errors.append("no socket to listen on (socket, http-socket, http or uwsgi-socket); "
-                             "if this file is only included by others, check the including file")
-        return
     try:
         from satrap.app.static import static_layer
 
-        static_layer(cfg, lambda environ, start_response: [])
+        static_layer(cfg, lambda environ, start_response: [], warn=None)
     except ConfigError as err:
         report.errors.append(str(err))
+    if not listening:
+        report.role = "no-socket"
+        if vassal:
+            report.errors.append("no socket to listen on (socket, http-socket, http or uwsgi-socket): "
+                                 "the Emperor gives a vassal only its file")
+        else:
+            report.notes.append("no socket in this file: it starts only with one given on the command line "
+                                "(--socket/--http-socket ADDR) or in the environment (UWSGI_SOCKET=ADDR)")
+        return
     if not (cfg.module or cfg.wsgi_file or cfg.mount):
         report.notes.append("no app configured (module, wsgi-file or mount): every request would get a 500")
 
@@ -331,6 +370,7 @@ def main(args: Sequence[str]) -> int:
     """``satrap check``: the CLI routes here with everything after ``check``."""
     files: list[str] = []
     emperor_dirs: list[str] = []
+    vassal_files: set[str] = set()
     quiet = do_import = clean = False
     it = iter(args)
     for arg in it:
@@ -359,6 +399,7 @@ def main(args: Sequence[str]) -> int:
             sys.stderr.write(f"satrap check: --emperor {d}: not a directory\n")
             return 2
         found = _vassals(d)
+        vassal_files.update(found)
         if not found:
             sys.stderr.write(f"satrap check: --emperor {d}: no vassal files (*{' *'.join(VASSAL_EXTENSIONS)})\n")
         files.extend(found)
@@ -370,7 +411,7 @@ def main(args: Sequence[str]) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UWSGI_", "SATRAP_"))} if clean else None
     failed = 0
     for f in files:
-        report = check_file(f, env, do_import)
+        report = check_file(f, env, do_import, vassal=f in vassal_files)
         try:
             render(report, f, sys.stdout, quiet)
             sys.stdout.flush()

@@ -123,11 +123,11 @@ def _serve(cfg: Any) -> int:
     from satrap.master.master import Master
     from satrap.worker.process import load_app_or_report, run_worker
 
-    _drop_privileges(cfg)
-    run_phase(cfg, "as-user")
     from satrap.uwsgi_api import install as install_uwsgi_api
 
-    install_uwsgi_api(cfg)
+    install_uwsgi_api(cfg)  # before the privilege drop: it may create the shared cache's files
+    _drop_privileges(cfg)
+    run_phase(cfg, "as-user")
     if cfg.logto2 and not reloading:
         redirect_to_file(os.path.abspath(cfg.logto2))
     pidfile2 = os.path.abspath(cfg.pidfile2) if cfg.pidfile2 else None

@@ -32,7 +32,7 @@ from satrap.log import log
 WSGIApp = Callable[..., Iterable[bytes]]
 
 #: the options that switch the layer on; any one of them set means "build the layer"
-STATIC_OPTIONS = ("static_map", "static_map2")
+STATIC_OPTIONS = ("static_map", "static_map2", "static_check", "check_static")
 
 _FORBIDDEN = "403 Forbidden"
 _FORBIDDEN_BODY = b"Forbidden\n"
@@ -305,31 +305,35 @@ class StaticFiles:
         """The first matching static-expires* rule (file name, then URI, then type) sets the date."""
         uri = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         seconds: int | None = None
-        base = 0.0
+        by_mtime = False
         for rx, secs, from_mtime in self.expires:
             if rx.search(real):
-                seconds, base = secs, (mtime if from_mtime else time.time())
+                seconds, by_mtime = secs, from_mtime
                 break
         if seconds is None:
             for rx, secs, from_mtime in self.expires_uri:
                 if rx.search(uri):
-                    seconds, base = secs, (mtime if from_mtime else time.time())
+                    seconds, by_mtime = secs, from_mtime
                     break
         if seconds is None:
             path_info = environ.get("PATH_INFO", "")
             for rx, secs, from_mtime in self.expires_path:
                 if rx.search(path_info):
-                    seconds, base = secs, (mtime if from_mtime else time.time())
+                    seconds, by_mtime = secs, from_mtime
                     break
         if seconds is None:
             for mime, secs, from_mtime in self.expires_type:
                 if ctype == mime or (mime.endswith("/*") and ctype.startswith(mime[:-1])):
-                    seconds, base = secs, (mtime if from_mtime else time.time())
+                    seconds, by_mtime = secs, from_mtime
                     break
         if seconds is None:
             return []
-        expires = base + seconds
-        max_age = max(0, int(expires - time.time()))
+        now = time.time()
+        if by_mtime:  # the *-mtime variants: a fixed date after the file's last change
+            expires = mtime + seconds
+            max_age = max(0, int(expires - now))
+        else:
+            expires, max_age = now + seconds, seconds
         return [("Expires", formatdate(expires, usegmt=True)), ("Cache-Control", f"max-age={max_age}")]
 
 
@@ -402,9 +406,19 @@ def _rules(cfg: Any, option: str, from_mtime: bool) -> list[tuple[re.Pattern[str
     return out
 
 
-def static_layer(cfg: Any, app: WSGIApp) -> WSGIApp:
-    """``app`` itself when no ``static-map`` is configured; else the static layer in front of it."""
+def _specs(cfg: Any) -> list[tuple[str, bool]]:
+    """(``/prefix=dir``, keep_prefix) of every mapping; ``check-static DIR`` is ``static-map /=DIR``."""
     specs = [(s, False) for s in _opt(cfg, "static_map")] + [(s, True) for s in _opt(cfg, "static_map2")]
+    specs += [("/=" + d, False) for d in _opt(cfg, "static_check") + _opt(cfg, "check_static")]
+    return specs
+
+
+def static_layer(cfg: Any, app: WSGIApp, warn: Callable[[str], None] | None = log) -> WSGIApp:
+    """``app`` itself when no static file is mapped; else the static layer in front of it.
+
+    Raises :class:`satrap.errors.ConfigError` for a malformed value (``satrap check`` calls this
+    with ``warn=None`` to validate a config without touching the log)."""
+    specs = _specs(cfg)
     if not specs:
         return app
     from satrap.errors import ConfigError
@@ -417,8 +431,8 @@ def static_layer(cfg: Any, app: WSGIApp) -> WSGIApp:
             name = "static-map2" if keep else "static-map"
             raise ConfigError(f"{name} = {spec}: expected /prefix=DIRECTORY (e.g. {name} = /static=public)")
         root = os.path.realpath(docroot.strip())
-        if not os.path.exists(root):
-            log(f"[satrap-static] warning: static-map {spec}: {root} does not exist (yet)")
+        if warn is not None and not os.path.exists(root):
+            warn(f"[satrap-static] warning: static-map {spec}: {root} does not exist (yet)")
         mappings.append(_Mapping(prefix.rstrip("/"), root, keep))
     expires = _rules(cfg, "static_expires", False) + _rules(cfg, "static_expires_mtime", True)
     expires_uri = _rules(cfg, "static_expires_uri", False) + _rules(cfg, "static_expires_uri_mtime", True)

@@ -341,9 +341,13 @@ class _Loader:
         self._implies(values, origins)
         if values.get("strict") and typos:
             raise ConfigError(typos[0].replace("is ignored", "(strict mode: unknown options are errors)"))
-        return Config(values, origins, argv=argv, config_files=self.files, warnings=self.warnings + typos,
-                      unsupported=list(self.unsupported.values()), placeholders=custom, registry=self.registry,
-                      sequence=self.sequence)
+        def build(extra: Sequence[str] = ()) -> Config:
+            return Config(values, origins, argv=argv, config_files=self.files, warnings=self.warnings + typos,
+                          unsupported=list(self.unsupported.values()) + list(extra), placeholders=custom,
+                          registry=self.registry, sequence=self.sequence)
+
+        cfg = build()
+        return build(_feature_problems(cfg))
 
     def _apply(self, s: _Setting, raw: str | None, values: dict[str, Any], origins: dict[str, list[str]]) -> None:
         opt = s.opt
@@ -362,6 +366,13 @@ class _Loader:
                 else:
                     self._store(opt, s, value, values, origins)
                     return
+            if (opt.kind == "int" and raw is not None and opt.default in (0, None)
+                    and raw.strip().lower() in ("true", "false", "yes", "no", "on", "off")):
+                # uWSGI reads it with atoi(): 0, which is this option's "off"
+                self.warnings.append(f"{s.origin}: {s.key} = {shown!r}: expected {exc.expected}; uWSGI reads "
+                                     f"it as 0 (off), and so does satrap")
+                self._store(opt, s, 0, values, origins)
+                return
             msg = f"{s.origin}: {s.key} = {shown!r}: expected {exc.expected}"
             if opt.support == "yes":
                 raise ConfigError(msg) from None
@@ -391,6 +402,23 @@ class _Loader:
                 if values.get(tgt.name) is not True:
                     values[tgt.name] = True
                     origins.setdefault(tgt.name, []).append(f"implied by {name}")
+
+
+def _feature_problems(cfg: Config) -> list[str]:
+    """Values of supported options that name a part satrap does not have (a routing action, a
+    cron field): checked now so the start is refused with one line naming it, not at request time."""
+    from satrap.cron import tasks_from  # parsers live with the features; imported only when used
+    from satrap.routing import HEADER_OPTIONS, ROUTE_OPTIONS, check
+
+    problems: list[str] = []
+    if any(cfg.is_set(n) for n in ROUTE_OPTIONS + HEADER_OPTIONS):
+        problems += check(cfg)
+    if any(cfg.is_set(n) for n in ("cron", "unique-cron", "cron2")):
+        try:
+            tasks_from(cfg)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _subst(entry: Entry, item: str) -> Entry:

@@ -50,6 +50,7 @@ from satrap.emperor.vassal import (
     Vassal,
 )
 from satrap.emperor.wire import EMPEROR_FD_ENV, ON_DEMAND_FD_ENV, ToEmperor
+from satrap.errors import SatrapError
 from satrap.log import log
 
 DEFAULT_MERCY = 30.0
@@ -127,8 +128,11 @@ def on_demand_socket_path(cfg: Any, path: str) -> str | None:
     return None
 
 
-def bind_unix(path: str, backlog: int) -> socket.socket:
-    """Bind a unix listening socket, replacing a stale file (a socket left by a previous run)."""
+def bind_unix(path: str, backlog: int, mode: int | None = None, owner: str = "") -> socket.socket:
+    """Bind a unix listening socket, replacing a stale file (a socket left by a previous run).
+
+    ``mode``/``owner`` are the Emperor's ``chmod-socket``/``chown-socket``, as uWSGI applies them
+    to on-demand sockets: nginx's workers (``www-data``) must be able to connect."""
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -136,8 +140,14 @@ def bind_unix(path: str, backlog: int) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
+        if mode is not None:
+            os.chmod(path, mode)
+        if owner:
+            from satrap.net.listeners import _chown
+
+            _chown(path, owner)
         sock.listen(backlog)
-    except OSError:
+    except (OSError, SatrapError):
         sock.close()
         raise
     return sock
@@ -252,6 +262,10 @@ class Emperor:
                              reload_timeout=max(60.0, mercy))
         self.vassal_set = list(cfg.vassal_set or [])
         self.tyrant = bool(cfg.emperor_tyrant) and os.geteuid() == 0
+        from satrap.net.listeners import _chmod_mode
+
+        #: chmod-socket of the Emperor's own config: the mode of every on-demand socket
+        self.socket_mode = _chmod_mode(cfg.chmod_socket)
         self.scanner = scan_mod.Scanner(cfg.emperor)
         self.watcher = scan_mod.Watcher()
         self.vassals: dict[str, Vassal] = {}
@@ -479,10 +493,12 @@ class Emperor:
         self.vassals[path] = vassal
         if demand_path:
             try:
-                sock = bind_unix(demand_path, int(self.cfg.listen or 100))
-            except OSError as exc:
+                sock = bind_unix(demand_path, int(self.cfg.listen or 100), self.socket_mode,
+                                 str(self.cfg.chown_socket or ""))
+            except (OSError, SatrapError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else str(exc)
                 log(f"[emperor] cannot bind the on-demand socket {demand_path} of vassal {name}: "
-                    f"{exc.strerror}; starting it now instead")
+                    f"{why}; starting it now instead")
                 vassal.policy = self.policy
             else:
                 self.demand_socks[path] = sock

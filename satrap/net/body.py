@@ -105,6 +105,11 @@ class Input:
             yield line
 
     # -- what the connection loop needs after the response -----------------------------------
+    @property
+    def fully_read(self) -> bool:
+        """Nothing of the body is left in the socket (closing will not provoke a reset)."""
+        return self._remaining <= 0
+
     def drain(self, limit: int) -> bool:
         """Discard an unread body so the connection can be reused; False if it is too large."""
         if self._remaining > limit:

@@ -225,6 +225,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("static-index", "list", (), "file names tried when a static path is a directory", "static"),
     _o("static-expires", "list", (), "regexp seconds: Expires header for matching static files", "static"),
     _o("static-expires-uri", "list", (), "regexp seconds: Expires header for matching request URIs", "static"),
+    _o("static-check", "list", (), "serve files from this docroot when they exist (as static-map /=DIR); "
+       "uWSGI's check-static", "static"),
     _o("static-map2", "list", (), "like static-map, but the whole request path is looked up under the docroot", "static"),
     _o("static-expires-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching files", "static"),
     _o("static-expires-uri-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching URIs", "static"),
@@ -447,6 +449,8 @@ _NOOP_NAMES: dict[str, tuple[str, str]] = {
     "early-emperor": ("emperor", "satrap's Emperor starts once the config is read; there is no jail to start before"),
     "emperor-required-heartbeat": ("emperor", "vassal heartbeats are not checked; a vassal that dies is still "
                                    "respawned"),
+    "unsubscribe-on-graceful-reload": ("cluster", "satrap has no subscriptions to withdraw (subscribe-to "
+                                       "itself is refused)"),
     "cheap": ("processes", "workers are started at once instead of at the first connection"),
 }
 

@@ -23,6 +23,8 @@ import threading
 import time
 from typing import Any
 
+from satrap.uwsgi_api.state import ensure_dir
+
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS items (name TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
            "expires REAL NOT NULL DEFAULT 0, PRIMARY KEY (name, key)) WITHOUT ROWID")
 _NUM = struct.Struct("=q")  # uWSGI stores counters (cache_inc & co.) as a native int64
@@ -57,6 +59,7 @@ class SharedCache:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
+        ensure_dir()
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         try:

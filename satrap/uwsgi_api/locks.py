@@ -14,6 +14,8 @@ import fcntl
 import os
 import threading
 
+from satrap.uwsgi_api.state import ensure_dir
+
 
 class LockSet:
     def __init__(self, api_dir: str) -> None:
@@ -39,6 +41,7 @@ class LockSet:
                 self._threads = {}
             fd = self._fds.get(num)
             if fd is None:
+                ensure_dir()
                 fd = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 self._fds[num] = fd
                 self._threads[num] = threading.Lock()
@@ -62,7 +65,7 @@ class LockSet:
             pass  # unlocking a lock nobody holds is a no-op, as in uWSGI
 
     def is_locked(self, num: int = 0) -> bool:
-        fd, tlock = self._get(self._check(num))
+        _fd, tlock = self._get(self._check(num))
         if tlock.locked():
             return True
         probe = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -15,6 +15,7 @@ import atexit
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from typing import Any
@@ -91,13 +92,14 @@ def setup(cfg: Any) -> None:
     state.master_pid = os.getpid() if state.has_master else 0
     state.spoolers = [os.path.abspath(d) for d in (getattr(cfg, "spooler", None) or [])]
     inherited = os.environ.get(DIR_ENV, "")
-    if inherited and os.path.isdir(inherited) and \
-            os.path.basename(inherited).startswith(f"{_PREFIX}{os.getpid()}-"):
+    if inherited and os.path.basename(inherited).startswith(f"{_PREFIX}{os.getpid()}-"):
         state.api_dir = inherited  # a graceful reload: same master pid, same cache and locks
     else:
         base = _base_dir()
         _sweep_stale(base)
-        state.api_dir = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=base)
+        # only the name is chosen now; the directory is made by the first process that needs
+        # it (apps that never touch the cache, locks or spooler leave nothing behind)
+        state.api_dir = os.path.join(base, f"{_PREFIX}{os.getpid()}-{secrets.token_hex(8)}")
         os.environ[DIR_ENV] = state.api_dir
     state.token = os.path.basename(state.api_dir)[len(_PREFIX):] or secrets.token_hex(6)
     for directory in state.spoolers:
@@ -105,6 +107,18 @@ def setup(cfg: Any) -> None:
     if state.owner_pid != os.getpid():
         state.owner_pid = os.getpid()
         atexit.register(_cleanup, os.getpid(), state.api_dir)
+
+
+def ensure_dir() -> str:
+    """The instance directory, created on first use (private to this user)."""
+    path = state.api_dir
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise RuntimeError(f"satrap: {path} exists and is not this user's directory") from None
+    return path
 
 
 def _cleanup(pid: int, path: str) -> None:

@@ -30,7 +30,8 @@ _MSG_DONTWAIT = socket.MSG_DONTWAIT
 class Conn:
     """A client connection: its socket, its unparsed bytes and its per-connection environ."""
 
-    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh", "head_started")
+    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh", "head_started",
+                 "clean")
 
     def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str) -> None:
         self.sock = sock
@@ -42,9 +43,13 @@ class Conn:
         self.addr = addr
         self.fresh = True  # no request served yet: a stopping worker must still serve it
         self.head_started = 0.0  # monotonic time the first byte of an unfinished head arrived
+        self.clean = False  # everything the peer sent was read: a plain close() cannot reset
 
     def close(self) -> None:
         sock = self.sock
+        if self.clean:
+            sock.close()
+            return
         try:
             sock.shutdown(socket.SHUT_WR)
             # read what the peer still sends for a moment, so close() does not turn into a RST
@@ -157,6 +162,7 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
             return False
         _finish_request(ctx, env, resp, started, core, 2 * len(env), consumed)
         if not resp.keep_alive or ctx.stopping:
+            conn.clean = not rest and (body is None or body.fully_read)
             return False
         if body is not None and not body.drain(_DRAIN_LIMIT):
             return False
@@ -253,5 +259,7 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         resp.run(ctx.app, env)
     except (OSError, ResponseAborted):
         pass
+    else:
+        conn.clean = body.fully_read
     _finish_request(ctx, env, resp, started, core, 2 * len(pvars), size)
     return False

@@ -45,7 +45,7 @@ from accept_support import (
     write_file,
 )
 from nginxrun import NginxRun, require_nginx
-from support import Satrap, alive, children_of, wait_until
+from support import Satrap, alive, children_of, proc_title, wait_until
 
 LONG = os.environ.get("SATRAP_LONG_TESTS", "") not in ("", "0")
 ALPHA_HOST = "alpha.example.test"  # alpha's vassal file says `domain = alpha.example.test`
@@ -263,3 +263,157 @@ def test_sighup_reloads_all_and_shutdown_leaves_nothing(seed: Seed000, satrap: C
     assert "The Emperor is buried." in log and "NO MERCY" not in log
     for name in ("alpha", "beta"):
         assert not os.path.exists(seed.sock(name))  # vacuum ran: they stopped gracefully
+
+
+# -- 5. fifty on-demand vassals: scale to zero --------------------------------------------------------------
+N_ON_DEMAND = 50
+
+
+def on_demand_ini(seed: Seed000, name: str, module: str = "tinyapp", extra: str = "") -> str:
+    return ("[uwsgi]\n"
+            f"chdir = {seed.apps}\n"
+            f"module = {module}\n"
+            "protocol = http\n"
+            "processes = 1\n"
+            "idle = 2\n"
+            "die-on-idle = true\n"
+            f"env = APP_NAME={name}\n"
+            f"{extra}")
+
+
+def unix_get(path: str, timeout: float = 15.0) -> str:
+    """One HTTP/1.0 GET over a unix socket; the body (raises when there is no HTTP answer)."""
+    import socket as socket_mod
+
+    with socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
+    return body.decode()
+
+
+def test_fifty_on_demand_vassals_scale_to_zero(seed: Seed000, satrap: Callable[..., Satrap],
+                                               nginx: Callable[[str], NginxRun]) -> None:
+    names = [f"v{i:02d}" for i in range(N_ON_DEMAND)]
+    for name in names:
+        seed.write(name, on_demand_ini(seed, name))
+    seed.write("flask", on_demand_ini(seed, "flask", module="flaskapp", extra="callable = app\n"))
+    sockets = seed.run
+    emp = satrap("--emperor", str(seed.vassals), "--emperor-on-demand-directory", str(sockets),
+                 "--emperor-throttle", "100", "--chmod-socket", "666", cwd=seed.root)
+    emp.wait_log(r"vassal flask\.ini is on demand")
+    emp.wait_log(r"is on demand: waiting on", count=N_ON_DEMAND + 1)
+    sock = {name: str(sockets / f"{name}.socket") for name in [*names, "flask"]}
+    assert all(os.stat(p).st_mode & 0o777 == 0o666 for p in sock.values())  # nginx's workers connect
+    assert children_of(emp.pid) == []  # at rest: not one vassal process
+    # nginx in front, its 51 server blocks written by satrap nginx (proxy_pass to the Emperor's sockets)
+    servers = satrap_nginx("--emperor", str(seed.vassals), "--emperor-on-demand-directory",
+                           str(sockets), "--nginx-listen", "127.0.0.1:@PORT@")
+    assert servers.count("server {") == N_ON_DEMAND + 1
+    nr = nginx(servers)
+
+    rng = random.Random(os.environ.get("SATRAP_TEST_SEED", "6"))
+    picks = rng.sample(names, 8)
+    via_nginx = picks.pop()
+    colds = []
+    for name in picks:
+        t0 = monotonic()
+        body = unix_get(sock[name])
+        colds.append(monotonic() - t0)
+        assert body.startswith(name + " ")
+    t0 = monotonic()
+    status, body = get(nr.port, via_nginx, timeout=15)
+    nginx_cold = monotonic() - t0
+    assert status == 200 and body.startswith(via_nginx + " "), (status, body)
+    t0 = monotonic()
+    flask_body = unix_get(sock["flask"])
+    flask_cold = monotonic() - t0
+    assert flask_body.startswith("flask -")
+    running = children_of(emp.pid)
+    emp.seen_pids.update(running)
+    assert len(running) <= len(picks) + 2  # only the vassals that were asked for (some may be idle already)
+    warm = []
+    for name in picks[:3]:
+        t0 = monotonic()
+        unix_get(sock[name])
+        warm.append(monotonic() - t0)
+    # after idle = 2 s with no request, every one of them says goodbye and exits
+    emp.wait_log(r"went idle: back to waiting for a connection", count=len(picks) + 2, timeout=10)
+    wait_until(lambda: children_of(emp.pid) == [], 5, message="no vassal process left after idle")
+    wait_gone(set(running), 5)
+    # and wakes again on the next request
+    t0 = monotonic()
+    assert unix_get(sock[picks[0]]).startswith(picks[0] + " ")
+    again = monotonic() - t0
+    report(f"[accept] on-demand cold start (tiny WSGI, protocol=http, {len(picks)} of "
+           f"{N_ON_DEMAND} chosen at random): median {median(colds) * 1000:.0f} ms, "
+           f"max {max(colds) * 1000:.0f} ms; through nginx {nginx_cold * 1000:.0f} ms; "
+           f"after sleeping again {again * 1000:.0f} ms; warm {median(warm) * 1000:.1f} ms")
+    report(f"[accept] on-demand cold start (Flask vassal): {flask_cold * 1000:.0f} ms")
+    assert max(colds) < 2.0 and flask_cold < 3.0
+    emp.seen_pids.update(children_of(emp.pid))
+
+
+# -- 6. churn: the Emperor's own memory and CPU stay flat ---------------------------------------------------
+CHURN_SECONDS = 60.0 if LONG else 20.0
+
+
+def test_churn_emperor_memory_and_cpu_stay_flat(seed: Seed000, satrap: Callable[..., Satrap]) -> None:
+    """Files added, touched and removed in a loop for CHURN_SECONDS (60 s with SATRAP_LONG_TESTS=1):
+    each cycle adds ``cN``, touches ``cN-1`` and removes ``cN-2`` (so two or three real vassals
+    run at any time), and waits until the Emperor has seen ``cN`` accept before the next cycle
+    (``cN-1``'s reload and ``cN-2``'s stop overlap it)."""
+    def ini(i: int) -> str:
+        return (f"[uwsgi]\nchdir = {seed.apps}\nmodule = tinyapp\n"
+                f"http-socket = {seed.run / f'c{i}.sock'}\nprocesses = 1\nvacuum = true\n"
+                f"env = APP_NAME=c{i}\n")
+
+    emp = satrap("--emperor", str(seed.vassals), "--emperor-throttle", "100", cwd=seed.root)
+    emp.wait_log("watching")
+    ops = 0
+    i = 0
+    base_rss = base_cpu = 0.0
+    base_ops = 0
+    t_start = monotonic()
+    t_base = 0.0
+    while monotonic() - t_start < CHURN_SECONDS:
+        write_file(seed.path(f"c{i}"), ini(i))
+        ops += 1
+        if i >= 1 and seed.path(f"c{i - 1}").exists():
+            touch(seed.path(f"c{i - 1}"))
+            ops += 1
+        if i >= 2:
+            seed.path(f"c{i - 2}").unlink()
+            ops += 1
+        wait_until(lambda line=f"vassal c{i}.ini is ready to accept requests": line in emp.log(), 10,
+                   message=f"vassal c{i} accepting")
+        emp.seen_pids.update(p for k in children_of(emp.pid) for p in (k, *tree(k)))
+        i += 1
+        if not t_base and monotonic() - t_start >= min(5.0, CHURN_SECONDS / 4):
+            # warmed up: imports done, allocator pools filled
+            base_rss, base_cpu, base_ops, t_base = rss_kb(emp.pid), cpu_seconds(emp.pid), ops, monotonic()
+    for j in range(i - 2, i):
+        seed.path(f"c{j}").unlink()
+    try:
+        wait_until(lambda: children_of(emp.pid) == [], 15, message="every churn vassal stopped")
+    except AssertionError:
+        left = {p: proc_title(p) for k in children_of(emp.pid) for p in (k, *tree(k))}
+        open("/tmp/churn-emp.log", "w").write(emp.log())  # DEBUG
+        raise AssertionError(f"left: {left}\n{emp.log()[-3000:]}") from None
+    end_rss, end_cpu = rss_kb(emp.pid), cpu_seconds(emp.pid)
+    span = monotonic() - t_base
+    n = ops - base_ops
+    per_op_ms = (end_cpu - base_cpu) / max(n, 1) * 1000
+    report(f"[accept] churn {CHURN_SECONDS:.0f} s: {ops} file operations ({i} vassals started); "
+           f"emperor RSS {base_rss / 1024:.1f} MB after warm-up -> {end_rss / 1024:.1f} MB "
+           f"({(end_rss - base_rss) / 1024:+.2f} MB); emperor CPU {end_cpu - base_cpu:.2f} s over "
+           f"{span:.1f} s for {n} operations = {per_op_ms:.2f} ms/op "
+           f"({(end_cpu - base_cpu) / span * 100:.1f} % of one core)")
+    assert end_rss - base_rss < 3 * 1024
+    assert per_op_ms < 25.0
+    assert "Traceback" not in emp.log()
