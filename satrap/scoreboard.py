@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from bisect import bisect_left
 from dataclasses import dataclass
 
 #: upper bounds (µs) of the latency histogram buckets; the last bucket is +Inf
@@ -113,12 +114,7 @@ class SlotWriter:
         klass = code // 100 - 1
         if 0 <= klass < _NS:
             self.classes[klass] += 1
-        i = 0
-        for bound in LATENCY_BUCKETS_US:
-            if elapsed_us <= bound:
-                break
-            i += 1
-        self.buckets[i] += 1
+        self.buckets[bisect_left(LATENCY_BUCKETS_US, elapsed_us)] += 1
         _COUNTERS.pack_into(self._mem, self._off, 0.0, self.requests, self.exceptions, self.tx,
                             self.avg_rt, self.running_time, pid, self.status, *self.classes,
                             *self.buckets)

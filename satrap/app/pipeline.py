@@ -18,7 +18,11 @@ def wrap(cfg: Any, app: WSGIApp | None) -> WSGIApp | None:
     from satrap.routing import routing_layer
 
     if app is None:
-        return None
+        if not getattr(cfg, "static_map", None) and not getattr(cfg, "static_map2", None):
+            return None  # the worker answers 500 "no python application found" itself
+        from satrap.app.dispatch import no_application
+
+        app = no_application  # uWSGI serves static-map even without an app
     app = static_layer(cfg, app)  # static files are looked up before the app
     app = routing_layer(cfg, app)  # route rules run first of all
     return app

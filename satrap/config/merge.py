@@ -73,7 +73,7 @@ class _Loader:
     # -- reading ----------------------------------------------------------------------------
     def note_unsupported(self, key: str, origin: Origin, reason: str) -> None:
         if key not in self.unsupported:
-            self.unsupported[key] = f"{origin}: '{key}' is not supported by satrap yet ({reason}); it is ignored"
+            self.unsupported[key] = f"{origin}: '{key}' is not supported by satrap yet ({reason}); satrap will not start with it (remove it or see satrap check)"
 
     def known_refs(self) -> dict[str, str]:
         table: dict[str, str] = {}

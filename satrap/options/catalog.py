@@ -202,6 +202,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("spooler-quiet", "bool", False, "do not log each spooler task", "tasks"),
     _o("spooler-max-tasks", "int", 0, "recycle the spooler after this many tasks (0 = never)", "tasks"),
     _noop("spooler-ordered", "bool", "satrap's spooler always runs tasks in file-name order", "tasks"),
+    _noop("spooler-processes", "int", "satrap runs one spooler process per directory; every task still runs, "
+          "one at a time", "tasks"),
     _o("idle", "int", 0, "after this many idle seconds stop the workers until the next connection", "processes",
        implies=M),
     _o("die-on-idle", "bool", False, "with idle: exit instead of going cheap", "processes"),

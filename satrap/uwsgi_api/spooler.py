@@ -85,6 +85,14 @@ def _load_functions(cfg: Any) -> None:
     from satrap.uwsgi_api import uwsgi_module as uwsgi  # what apps see as ``uwsgi``
 
     lazy = bool(getattr(cfg, "lazy_apps", False) or getattr(cfg, "lazy", False))
+    for target in getattr(cfg, "spooler_import", None) or []:
+        try:
+            if target.endswith(".py") or os.sep in target:
+                runpy.run_path(target, run_name=f"spooler_import_{os.path.basename(target)[:-3]}")
+            else:
+                importlib.import_module(target)
+        except Exception:
+            log(f"satrap spooler: spooler-import {target} failed:\n{traceback.format_exc().rstrip()}")
     decorators = sys.modules.get("uwsgidecorators")
     registry = getattr(decorators, "spooler_functions", None) or {}
     default = getattr(decorators, "manage_spool_request", None)
@@ -96,14 +104,6 @@ def _load_functions(cfg: Any) -> None:
             load_app(cfg)
         except AppLoadError as err:
             log(f"satrap spooler: the app could not be loaded, so its spooler functions are missing: {err}")
-    for target in getattr(cfg, "spooler_import", None) or []:
-        try:
-            if target.endswith(".py") or os.sep in target:
-                runpy.run_path(target, run_name=f"spooler_import_{os.path.basename(target)[:-3]}")
-            else:
-                importlib.import_module(target)
-        except Exception:
-            log(f"satrap spooler: spooler-import {target} failed:\n{traceback.format_exc().rstrip()}")
 
 
 def run_spooler(cfg: Any, directory: str, index: int, master_pid: int | None) -> int:

@@ -8,6 +8,7 @@ not config lookups.
 from __future__ import annotations
 
 import socket
+import struct
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,6 +19,9 @@ from satrap.net.listeners import Listener
 from satrap.protocol.http11 import Limits
 from satrap.scoreboard import SlotWriter
 from satrap.worker.reqlog import RequestLog
+
+
+_TIMEVAL = struct.Struct("ll")
 
 
 @dataclass
@@ -66,10 +70,8 @@ def base_environ(lst: Listener, threads: int, processes: int) -> dict[str, Any]:
 def set_socket_timeouts(sock: socket.socket, seconds: float) -> None:
     """Kernel-side timeouts (SO_RCVTIMEO/SO_SNDTIMEO) keep the socket in plain blocking mode, so
     each recv/send is one syscall (Python's own timeouts add a poll() before every call)."""
-    import struct
-
     sec = int(seconds)
-    tv = struct.pack("ll", sec, int((seconds - sec) * 1_000_000))
+    tv = _TIMEVAL.pack(sec, int((seconds - sec) * 1_000_000))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
 

@@ -59,7 +59,12 @@ def test_real_uwsgi_options_are_known() -> None:
     for name in ("route", "spooler", "cron", "attach-daemon", "hook-master-start", "fastrouter", "cheaper",
                  "harakiri-verbose", "offload-threads", "log-encoder", "pivot_root", "thunder-lock", "declare-option"):
         assert name in REGISTRY, name
-    assert REGISTRY.lookup("route").support == "unsupported"
+    assert REGISTRY.lookup("route").support == "yes"
+    assert REGISTRY.lookup("fastrouter").support == "unsupported"
+    for name in ("hook-asap", "exec-pre-app", "call-as-user", "route-if", "response-route", "add-header",
+                 "cron", "cron2", "unique-cron", "declare-option", "declare-option2"):
+        assert REGISTRY.lookup(name).support == "yes", name
+    assert REGISTRY.lookup("hook-accepting").support == "unsupported"  # no call site yet
     assert REGISTRY.lookup("single-interpreter").support == "noop"
     assert "processes" == REGISTRY.suggest("processess")
 
