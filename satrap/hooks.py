@@ -20,7 +20,8 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.errors import ConfigError
 from satrap.log import log
@@ -121,7 +122,7 @@ def _shell(command: str) -> int:
 def _call(target: str, want_zero: bool, args: tuple[Any, ...] = ()) -> Any:
     """``module.func`` (or ``module:func``) imported and called."""
     target = target.strip()
-    modname, sep, attr = target.partition(":") if ":" in target else target.rpartition(".")
+    modname, _, attr = target.partition(":") if ":" in target else target.rpartition(".")
     if not modname or not attr:
         raise HookFailed(f"{target!r} is not module.function")
     try:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 from satrap.log import log
@@ -240,17 +241,26 @@ def _c_regexp(args: str, st: _State) -> bool:
     return m is not None
 
 
+def _pair(test: Callable[[str, str], bool]) -> Callable[[str, _State], bool]:
+    """A two-operand condition (``a;b``, both translated)."""
+
+    def cond(args: str, st: _State) -> bool:
+        return test(*_two(args, st))
+
+    return cond
+
+
 _CONDITIONS: dict[str, Callable[[str, _State], bool]] = {}
 for _names, _fn in (
-    (("equal", "isequal", "eq", "=="), lambda a, st: (lambda x, y: x == y)(*_two(a, st))),
-    (("startswith", "starts_with"), lambda a, st: (lambda x, y: x.startswith(y))(*_two(a, st))),
-    (("endswith", "ends_with"), lambda a, st: (lambda x, y: x.endswith(y))(*_two(a, st))),
-    (("contains", "contain"), lambda a, st: (lambda x, y: y in x)(*_two(a, st))),
+    (("equal", "isequal", "eq", "=="), _pair(lambda x, y: x == y)),
+    (("startswith", "starts_with"), _pair(lambda x, y: x.startswith(y))),
+    (("endswith", "ends_with"), _pair(lambda x, y: x.endswith(y))),
+    (("contains", "contain"), _pair(lambda x, y: y in x)),
     (("regexp", "re"), _c_regexp),
-    (("ishigher", ">"), lambda a, st: (lambda x, y: _num(x) > _num(y))(*_two(a, st))),
-    (("islower", "<"), lambda a, st: (lambda x, y: _num(x) < _num(y))(*_two(a, st))),
-    (("ishigherequal", ">="), lambda a, st: (lambda x, y: _num(x) >= _num(y))(*_two(a, st))),
-    (("islowerequal", "<="), lambda a, st: (lambda x, y: _num(x) <= _num(y))(*_two(a, st))),
+    (("ishigher", ">"), _pair(lambda x, y: _num(x) > _num(y))),
+    (("islower", "<"), _pair(lambda x, y: _num(x) < _num(y))),
+    (("ishigherequal", ">="), _pair(lambda x, y: _num(x) >= _num(y))),
+    (("islowerequal", "<="), _pair(lambda x, y: _num(x) <= _num(y))),
     (("empty",), lambda a, st: translate(a, st) == ""),
     (("isfile",), lambda a, st: os.path.isfile(translate(a, st))),
     (("isdir",), lambda a, st: os.path.isdir(translate(a, st))),

@@ -212,6 +212,10 @@ def bind(address: str, proto: str, cfg: Any) -> Listener:
         sock.close()
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise ConfigError(f"cannot bind {proto} socket {address}: {reason}") from None
+    if not getattr(cfg, "no_defer_accept", False) and hasattr(socket, "TCP_DEFER_ACCEPT"):
+        # as uWSGI does: accept() returns only once the client has sent something, so a worker
+        # is never woken for a connection it then has to park, and port scanners cost nothing
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, max(1, int(cfg.socket_timeout or 4)))
     sock.listen(backlog)
     bound = sock.getsockname()
     return Listener(sock, address, proto, host=bound[0], port=bound[1])

@@ -64,3 +64,25 @@ def process_started(role: str, wid: int, master_pid: int | None, spooler_index: 
 
 def worker_started(cfg: Any, wid: int, master_pid: int | None) -> None:
     process_started("worker", wid, master_pid)
+
+
+def bind_worker_context(ctx: Any) -> None:
+    """Optional hook for the worker (call after ``make_context``): ``uwsgi.request_id()`` then reads
+    ``ctx.requests`` directly instead of finding the context once by a heap scan."""
+    import os
+
+    from satrap.uwsgi_api import uwsgi_module
+
+    uwsgi_module._ctx_ref[:] = [os.getpid(), ctx]
+
+
+def worker_exiting() -> None:
+    """Optional hook for the worker's last moments (a graceful exit): runs ``uwsgi.atexit``."""
+    from satrap.uwsgi_api import uwsgi_module
+
+    func = getattr(uwsgi_module, "atexit", None)
+    if callable(func):
+        try:
+            func()
+        except Exception:
+            log(f"satrap: uwsgi.atexit raised:\n{traceback.format_exc().rstrip()}")

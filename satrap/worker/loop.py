@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from satrap.log import log
 from satrap.net.listeners import Listener
@@ -34,6 +34,7 @@ from satrap.worker.allow import peer_allowed
 _EXCL = getattr(select, "EPOLLEXCLUSIVE", 0)
 _IN_ONESHOT = select.EPOLLIN | select.EPOLLONESHOT
 _MAX_IDLE_CONNS = 2000
+_ACCEPT_BATCH = 16
 _TICK = 1.0
 
 
@@ -217,19 +218,28 @@ class WorkerLoop:
                 conn.close()
 
     def _accept(self, lst: Listener) -> None:
-        try:
-            sock, addr = lst.sock.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            log(f"accept() on {lst.address} failed: {exc}")
-            return
+        """Accept and serve while connections wait (up to a batch): under load this saves an
+        epoll round trip per connection, and only a worker with a free thread gets here."""
+        for _ in range(_ACCEPT_BATCH):
+            if self.ctx.stopping or self.busy >= self.threads or lst.sock.fileno() < 0:
+                return
+            try:
+                sock, addr = lst.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log(f"accept() on {lst.address} failed: {exc}")
+                return
+            self._take(lst, sock, addr)
+
+    def _take(self, lst: Listener, sock: socket.socket, addr: Any) -> None:
         ctx = self.ctx
         env = ctx.base_environ[lst.sock.fileno()].copy()
         if sock.family == socket.AF_UNIX:
             env["REMOTE_ADDR"] = ""
             env["REMOTE_PORT"] = ""
             peer = "unix"
+            set_socket_timeouts(sock, ctx.socket_timeout)  # unix sockets do not inherit them
         else:
             env["REMOTE_ADDR"] = addr[0]
             env["REMOTE_PORT"] = str(addr[1])
@@ -238,8 +248,6 @@ class WorkerLoop:
                 log(f"refused uwsgi connection from {addr[0]}: not in uwsgi-allow")
                 Conn(sock, env, lst.proto, addr[0]).close()
                 return
-        if sock.family == socket.AF_UNIX:
-            set_socket_timeouts(sock, ctx.socket_timeout)  # unix sockets do not inherit them
         conn = Conn(sock, env, lst.proto, peer)
         try:
             conn.buf = sock.recv(65536, socket.MSG_DONTWAIT)

@@ -196,8 +196,9 @@ def wait_answer(port: int, host: str, timeout: float = 15.0, **want: object) -> 
 class ClientLoop:
     """A thread sending requests to one site through nginx, back to back, counting failures."""
 
-    def __init__(self, port: int, host: str, expect_name: str) -> None:
+    def __init__(self, port: int, host: str, expect_name: str, pace: float = 0.005) -> None:
         self.port, self.host, self.expect = port, host, expect_name
+        self.pace = pace  # load shaping, not synchronisation: leave CPU to the processes under test
         self.ok = 0
         self.failures: list[str] = []
         self.masters: set[int] = set()
@@ -219,6 +220,7 @@ class ClientLoop:
             parts = body.split()
             self.workers.add(int(parts[2]))
             self.masters.add(int(parts[3]))
+            self._stop.wait(self.pace)
 
     def __enter__(self) -> "ClientLoop":
         self._thread.start()

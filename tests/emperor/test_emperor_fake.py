@@ -29,7 +29,7 @@ def test_spawn_vassal_set_reload_stop_and_reaction_time(fake_emperor, vassals: P
     (first,) = started(a)
     spawn_latency = time.monotonic() - t0
     pid = int(first.split()[1])
-    assert first.endswith("--set thunder-lock=true --set processes=3 --ini a.ini")
+    assert first.endswith(f"--set thunder-lock=true --set processes=3 --ini {a}")  # absolute: see vassal_argv
     emp.wait_log(r"vassal a\.ini is now loyal")
     t0 = time.monotonic()
     touch(a)

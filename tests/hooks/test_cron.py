@@ -13,7 +13,7 @@ from satrap.config import load_config
 from satrap.cron import CronTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support import free_port  # noqa: E402
+from support import free_port
 
 
 def table(*args: str) -> CronTable:

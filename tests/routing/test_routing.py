@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support import free_port, http_request  # noqa: E402
+from support import free_port, http_request
 
-from satrap.routing import routing_layer  # noqa: E402
+from satrap.routing import routing_layer
 
 APP = '''
 def application(environ, start_response):
@@ -136,7 +136,7 @@ def test_route_host_and_user_agent(server) -> None:
 
 def test_response_chain_sees_collected_headers_and_status(server) -> None:
     port, _ = server
-    status, headers, _ = http_request(port, path="/resp")
+    _, headers, _ = http_request(port, path="/resp")
     assert headers["x-resp"] == "abc/secret"
     assert headers["x-empty"] == "yes"
     assert headers["x-status-seen"] == "200"
