@@ -95,7 +95,8 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("ssl", "terminate TLS in nginx or HAProxy in front of satrap"),
 )
 
-_UNSUPPORTED_MSG = re.compile(r"^(?P<where>.*?): '(?P<key>.+?)' is not supported by satrap yet \((?P<reason>.*)\); it is ignored$")
+_UNSUPPORTED_MSG = re.compile(r"^(?P<where>.*?): '(?P<key>.+?)' is not supported by satrap yet "
+                              r"\((?P<reason>.*)\); satrap will not start with it")
 
 
 def _kind_flag(path: str) -> str:

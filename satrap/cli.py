@@ -126,6 +126,7 @@ def _serve(cfg: Any) -> int:
     from satrap.uwsgi_api import install as install_uwsgi_api
 
     install_uwsgi_api(cfg)  # before the privilege drop: it may create the shared cache's files
+    run_phase(cfg, "as-root")
     _drop_privileges(cfg)
     run_phase(cfg, "as-user")
     if cfg.logto2 and not reloading:

@@ -31,6 +31,7 @@ from satrap.master.workers import State, WorkerSlot
 from satrap.net.listeners import INHERIT_ENV, Listener, export_listeners
 from satrap.proctitle import set_title
 from satrap.scoreboard import Scoreboard
+from satrap.worker.context import CHILD_SIGNALS
 
 OLD_WORKERS_ENV = "SATRAP__OLD_WORKERS"
 RELOADS_ENV = "SATRAP__RELOADS"
@@ -142,8 +143,14 @@ class Master:
                 self.slots[wid].respawn_at = float("inf")
         if self.router_listeners:
             self.gateways["http 1"] = WorkerSlot(1, role="http")
-        for i, _directory in enumerate(getattr(self.cfg, "spooler", None) or [], 1):
-            self.gateways[f"spooler {i}"] = WorkerSlot(i, role="spooler")
+        self.spooler_dirs: dict[int, str] = {}  # spooler index -> its directory
+        per_dir = max(1, int(getattr(self.cfg, "spooler_processes", 1) or 1))
+        index = 0
+        for directory in getattr(self.cfg, "spooler", None) or []:
+            for _ in range(per_dir):
+                index += 1
+                self.spooler_dirs[index] = directory
+                self.gateways[f"spooler {index}"] = WorkerSlot(index, role="spooler")
         for i, _command in enumerate(getattr(self.cfg, "attach_daemon", None) or [], 1):
             self.gateways[f"daemon {i}"] = WorkerSlot(i, role="daemon")
         for slot in self.gateways.values():
@@ -262,7 +269,12 @@ class Master:
     def _spawn(self, slot: WorkerSlot) -> None:
         if slot.role == "worker":
             self.scoreboard.reset(slot.wid)
+        # a stop signal sent right after the fork must wait until the child has its own
+        # handlers (the child unblocks once they are in place), never hit a default action
+        saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, CHILD_SIGNALS)
         pid = os.fork()
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         if pid == 0:  # the worker (or the router)
             code = 1
             try:
@@ -297,17 +309,19 @@ class Master:
 
     def _child_body(self, slot: WorkerSlot) -> int:
         """Runs in the forked child: each process keeps only the listening sockets it serves."""
-        keep = self.worker_listeners if slot.role == "worker" else self.router_listeners
+        keep = {"worker": self.worker_listeners, "http": self.router_listeners}.get(slot.role, [])
         for lst in self.listeners:
             if lst not in keep:
                 lst.sock.close()
         if slot.role == "worker":
             return self.run_worker(self.cfg, keep, slot.wid, self.app, self.lazy,
                                    self.scoreboard, self.pid)
+        if slot.role != "worker":
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, CHILD_SIGNALS)  # they set their own handlers
         if slot.role == "spooler":
             from satrap.uwsgi_api.spooler import run_spooler
 
-            return int(run_spooler(self.cfg, self.cfg.spooler[slot.wid - 1], slot.wid, self.pid))
+            return int(run_spooler(self.cfg, self.spooler_dirs[slot.wid], slot.wid, self.pid))
         if slot.role == "daemon":
             set_title(self.cfg, f"daemon {slot.wid}")
             command = self.cfg.attach_daemon[slot.wid - 1]
@@ -356,7 +370,7 @@ class Master:
     def _on_death(self, slot: WorkerSlot, status: int) -> None:
         now = time.monotonic()
         how = _describe_status(status)
-        what = "worker" if slot.role == "worker" else f"{slot.role} router"
+        what = {"worker": "worker", "http": "http router"}.get(slot.role, slot.role)
         if slot.state is State.STOPPING:
             log(f"{what} {slot.wid} buried after {int(now - slot.born)} seconds ({how})")
             slot.pid = 0
@@ -709,10 +723,16 @@ class Master:
             return
         from satrap.config import load_config
 
+        here = os.getcwd()
         try:
+            os.chdir(self.start_cwd)  # relative config paths mean what they meant at start
             load_config(self.cfg.argv, dict(os.environ))
         except ConfigError as err:
             log(f"reload refused, the running instance stays as it is: {err}")
+            os.chdir(here)
+            return
+        except OSError as err:
+            log(f"reload refused, the start directory {self.start_cwd} is gone: {err}")
             return
         log("...gracefully killing workers: they finish in-flight requests; new workers start now...")
         now = time.monotonic()

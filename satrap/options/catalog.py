@@ -48,7 +48,7 @@ M = "master"
 
 #: hook phases satrap runs (satrap.hooks.run_phase is called there); the rest stay unsupported
 HOOK_PHASES = ("asap", "pre-jail", "post-jail", "as-root", "as-user", "pre-app", "post-app", "post-fork",
-               "master-start", "as-user-atexit")
+               "master-start", "accepting", "as-user-atexit")
 _FATAL_EXEC = "; a non-zero exit stops the start"
 
 
@@ -58,7 +58,7 @@ def _hook_rows() -> tuple[Option, ...]:
         fatal = "" if phase == "as-user-atexit" else _FATAL_EXEC
         rows.append(_o(f"hook-{phase}", "list", (), f"action:args run at the {phase} phase (exec:, safeexec:, "
                        f"mkdir:, cd:, write:, unlink:, print:, call:, unix_signal: ...){fatal}", "hooks"))
-        if phase not in ("post-fork", "master-start"):
+        if phase not in ("post-fork", "master-start", "accepting"):
             rows.append(_o(f"exec-{phase}", "list", (), f"shell command run at the {phase} phase{fatal}", "hooks"))
             rows.append(_o(f"call-{phase}", "list", (), f"Python callable (module.func) called at the {phase} phase",
                            "hooks"))
@@ -175,6 +175,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "processes", implies=M),
     _o("touch-chain-reload", "list", (), "chain-reload the workers (one at a time, each after its successor "
        "accepts) when this file is touched; use with lazy-apps", "processes", implies=M),
+    _o("server-name", "str", None, "satrap nginx: the server_name of this app's server block (default: the "
+       "vassal file's name)", "nginx", aliases="domain"),
     _o("attach-daemon", "list", (), "run this shell command beside the workers; the master respawns it "
        "when it dies and stops it (SIGTERM) with the instance", "processes", implies=M),
     _o("touch-logreopen", "list", (), "re-open the log file (after logrotate renamed it) when this file is "
@@ -202,8 +204,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("spooler-quiet", "bool", False, "do not log each spooler task", "tasks"),
     _o("spooler-max-tasks", "int", 0, "recycle the spooler after this many tasks (0 = never)", "tasks"),
     _noop("spooler-ordered", "bool", "satrap's spooler always runs tasks in file-name order", "tasks"),
-    _noop("spooler-processes", "int", "satrap runs one spooler process per directory; every task still runs, "
-          "one at a time", "tasks"),
+    _o("spooler-processes", "int", 1, "spooler processes per spooler directory (tasks are locked while they "
+       "run, so each runs once)", "tasks"),
     _o("idle", "int", 0, "after this many idle seconds stop the workers until the next connection", "processes",
        implies=M),
     _o("die-on-idle", "bool", False, "with idle: exit instead of going cheap", "processes"),
@@ -228,7 +230,7 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("static-expires", "list", (), "regexp seconds: Expires header for matching static files", "static"),
     _o("static-expires-uri", "list", (), "regexp seconds: Expires header for matching request URIs", "static"),
     _o("static-check", "list", (), "serve files from this docroot when they exist (as static-map /=DIR); "
-       "uWSGI's check-static", "static"),
+       "uWSGI's check-static", "static", aliases="check-static"),
     _o("static-map2", "list", (), "like static-map, but the whole request path is looked up under the docroot", "static"),
     _o("static-expires-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching files", "static"),
     _o("static-expires-uri-mtime", "list", (), "regexp seconds: Expires = file mtime + seconds for matching URIs", "static"),
@@ -365,7 +367,6 @@ _STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("collect-header", "unsupported", "routing", "response header rules are not implemented"),
     ("pull-header", "unsupported", "routing", "response header rules are not implemented"),
     ("static", "unsupported", "static", "this static-file option is not implemented yet"),
-    ("check-static", "unsupported", "static", "serve files with static-map instead"),
     ("spooler", "unsupported", "tasks", "the spooler is not implemented; use a task queue"),
     ("spool", "unsupported", "tasks", "the spooler is not implemented; use a task queue"),
     ("cron", "unsupported", "tasks", "cron tasks are not implemented; use the system cron"),
@@ -389,7 +390,8 @@ _STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("sslrouter", "unsupported", "routers", "the sslrouter is not implemented"),
     ("forkpty", "unsupported", "routers", "the forkptyrouter is not implemented"),
     ("zerg", "unsupported", "processes", "zerg mode is not implemented"),
-    ("cache", "unsupported", "tasks", "the uWSGI cache framework is not implemented"),
+    ("cache", "noop", "tasks", "satrap's uwsgi.cache_* functions always work (one shared cache per instance, "
+                              "SQLite in shared memory): no cache needs declaring"),
     ("queue", "unsupported", "tasks", "the uWSGI queue framework is not implemented"),
     ("sharedarea", "unsupported", "tasks", "shared areas are not implemented"),
     ("signal", "unsupported", "tasks", "uWSGI signals are not implemented"),

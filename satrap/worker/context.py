@@ -7,6 +7,7 @@ not config lookups.
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 import sys
@@ -22,6 +23,10 @@ from satrap.worker.reqlog import RequestLog
 
 
 _TIMEVAL = struct.Struct("ll")
+
+#: signals the master sends its children; it blocks them across fork, and a child unblocks them
+#: once its own handlers are in place, so none meets a default action in between
+CHILD_SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR2}
 
 
 @dataclass

@@ -70,6 +70,7 @@ class WorkerLoop:
         self.work: queue.SimpleQueue[Conn | None] = queue.SimpleQueue()
         self.wake_fd = -1
         self.reopen_logs = False
+        self.on_accepting: Callable[[], None] | None = None  # the "accepting" hook phase
         self.log_path: str | None = None  # set by the caller when logging to a file
 
     # -- signals (handlers only set flags; the wake-up fd interrupts epoll) ---------------------
@@ -134,6 +135,8 @@ class WorkerLoop:
             from satrap.scoreboard import ACCEPTING
 
             self.ctx.slot.set_status(ACCEPTING)
+        if self.on_accepting is not None:
+            self.on_accepting()
         next_tick = time.monotonic() + _TICK
         ep_poll = self.ep.poll
         listeners = self.listeners

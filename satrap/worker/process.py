@@ -19,7 +19,7 @@ from satrap.proctitle import set_title
 from satrap.protocol.http11 import Limits
 from satrap.scoreboard import Scoreboard
 from satrap.worker.allow import allow_list
-from satrap.worker.context import WorkerContext
+from satrap.worker.context import CHILD_SIGNALS, WorkerContext
 from satrap.worker.loop import WorkerLoop
 from satrap.worker.reqlog import RequestLog
 
@@ -129,6 +129,9 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     run_phase(cfg, "post-fork")
     worker_started(cfg, wid, master_pid)
     ctx = make_context(cfg, app, wid, scoreboard)
+    from satrap.uwsgi_api import bind_worker_context, worker_exiting
+
+    bind_worker_context(ctx)
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))
@@ -146,9 +149,14 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
                                       signal.SIGTSTP, signal.SIGWINCH))
         if cfg.py_autoreload and wid == 1:
             start_autoreloader(int(cfg.py_autoreload), master_pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, CHILD_SIGNALS)  # blocked by the master at fork
     else:
         _install_single_signals(loop, int(cfg.worker_reload_mercy or 60))
-    return loop.run()
+    loop.on_accepting = lambda: run_phase(cfg, "accepting")
+    code = loop.run()
+    if not loop.quick_exit:
+        worker_exiting()  # the app's uwsgi.atexit, after a graceful stop
+    return code
 
 
 def _install_single_signals(loop: WorkerLoop, mercy: int) -> None:

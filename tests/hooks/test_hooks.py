@@ -101,3 +101,24 @@ def test_unix_signal_remaps_sigterm_to_graceful_stop(satrap, tmp_path: Path, app
     proc.wait_http(port)
     proc.signal(15)  # without the hook (and without die-on-term) SIGTERM would reload
     assert proc.wait_exit() == 0
+
+
+def test_accepting_and_as_root_hooks_run_end_to_end(satrap, tmp_path):
+    """``hook-accepting`` runs in each worker once it accepts; ``hook-as-root`` before the
+    privilege drop."""
+    import shutil
+
+    from support import FIXTURE_APPS, free_port, http_request, wait_until
+
+    shutil.copy(FIXTURE_APPS / "hello.py", tmp_path)
+    marker = tmp_path / "accepting.txt"
+    root_marker = tmp_path / "root.txt"
+    port = free_port()
+    proc = satrap("--http-socket", f"127.0.0.1:{port}", "--module", "hello", "--master", "--processes", "2",
+                  "--hook-accepting", f"exec:echo accepting >> {marker}",
+                  "--hook-as-root", f"write:{root_marker} root")
+    proc.wait_http(port)
+    assert http_request(port)[0] == 200
+    wait_until(lambda: marker.exists() and marker.read_text().count("accepting") == 2, 10,
+               message="hook-accepting in both workers")
+    assert root_marker.read_text().strip() == "root"

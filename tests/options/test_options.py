@@ -64,7 +64,7 @@ def test_real_uwsgi_options_are_known() -> None:
     for name in ("hook-asap", "exec-pre-app", "call-as-user", "route-if", "response-route", "add-header",
                  "cron", "cron2", "unique-cron", "declare-option", "declare-option2"):
         assert REGISTRY.lookup(name).support == "yes", name
-    assert REGISTRY.lookup("hook-accepting").support == "unsupported"  # no call site yet
+    assert REGISTRY.lookup("hook-accepting").support == "yes"  # run by each worker once it accepts
     assert REGISTRY.lookup("single-interpreter").support == "noop"
     assert "processes" == REGISTRY.suggest("processess")
 
