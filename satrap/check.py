@@ -21,7 +21,6 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from satrap.config.sources import CONFIG_EXTENSIONS

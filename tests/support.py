@@ -93,18 +93,23 @@ def alive(pid: int) -> bool:
 
 
 class Satrap:
-    """One running ``satrap`` command."""
+    """One running ``satrap`` command (or ``command``: another program run the same way)."""
 
-    def __init__(self, args: list[str], cwd: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+    name = "satrap"
+
+    def __init__(self, args: list[str], cwd: Path, log_path: Path, env: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> None:
         self.args = args
         self.log_path = log_path
         full_env = dict(os.environ)
-        full_env.pop("UWSGI_INI", None)
+        for key in ("UWSGI_INI", "NOTIFY_SOCKET"):
+            full_env.pop(key, None)
         full_env["PYTHONUNBUFFERED"] = "1"
         if env:
             full_env.update(env)
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "satrap", *args], cwd=str(cwd),
+        argv = [*(command or [sys.executable, "-m", "satrap"]), *args]
+        self.proc = subprocess.Popen(argv, cwd=str(cwd),
                                      stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
                                      start_new_session=True, stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
@@ -118,13 +123,21 @@ class Satrap:
         rx = re.compile(pattern)
 
         def found() -> list[str]:
+            exited = self.proc.poll() is not None
             hits = rx.findall(self.log())
-            return hits if len(hits) >= count else []
+            if len(hits) >= count:
+                return hits
+            if exited:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before /{pattern}/:\n"
+                                     f"{self.log()[-4000:]}")
+            return []
 
         try:
             return wait_until(found, timeout, message=f"log line /{pattern}/ x{count}")  # type: ignore[return-value]
-        except AssertionError:
-            raise AssertionError(f"no /{pattern}/ (x{count}) in satrap log:\n{self.log()[-4000:]}") from None
+        except AssertionError as exc:
+            if "exited" in str(exc):
+                raise
+            raise AssertionError(f"no /{pattern}/ (x{count}) in {self.name} log:\n{self.log()[-4000:]}") from None
 
     def workers(self) -> list[int]:
         kids = children_of(self.pid)
@@ -166,7 +179,7 @@ class Satrap:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"satrap did not exit within {timeout}s:\n{self.log()[-4000:]}") from None
+            raise AssertionError(f"{self.name} did not exit within {timeout}s:\n{self.log()[-4000:]}") from None
 
     def stop(self) -> None:
         """Kill everything this satrap started (its process group, and any pid seen) and reap."""

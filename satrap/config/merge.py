@@ -339,6 +339,7 @@ class _Loader:
         for k, v in self.placeholder_only:
             custom.setdefault(k, ph.expand_refs(v, table))
         self._implies(values, origins)
+        self._async_to_threads(values, origins)
         if values.get("strict") and typos:
             raise ConfigError(typos[0].replace("is ignored", "(strict mode: unknown options are errors)"))
         def build(extra: Sequence[str] = ()) -> Config:
@@ -392,6 +393,18 @@ class _Loader:
             values[opt.name] = value
             origins.setdefault(opt.name, []).append(str(s.origin))
 
+    def _async_to_threads(self, values: dict[str, Any], origins: dict[str, list[str]]) -> None:
+        """``gevent = N`` (uWSGI's async cores): satrap has no gevent loop; N concurrent requests per
+        worker is what the user asked for, and threads give that (capped), so say so and do it."""
+        cores = values.get("gevent") or 0
+        if cores and "threads" not in origins:
+            threads = min(int(cores), _MAX_ASYNC_THREADS)
+            values["threads"] = threads
+            values["enable-threads"] = True
+            origins["threads"] = [f"gevent = {cores}"]
+            self.warnings.append(f"gevent = {cores}: satrap has no gevent loop; each worker runs "
+                                 f"{threads} threads instead (an app that monkey-patches itself still works)")
+
     def _implies(self, values: dict[str, Any], origins: dict[str, list[str]]) -> None:
         for name in list(values):
             opt = self.registry[name]
@@ -402,6 +415,9 @@ class _Loader:
                 if values.get(tgt.name) is not True:
                     values[tgt.name] = True
                     origins.setdefault(tgt.name, []).append(f"implied by {name}")
+
+
+_MAX_ASYNC_THREADS = 64
 
 
 def _feature_problems(cfg: Config) -> list[str]:

@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 from satrap import __version__
 from satrap.emperor import scanner as scan_mod
@@ -153,13 +153,12 @@ def bind_unix(path: str, backlog: int, mode: int | None = None, owner: str = "")
     return sock
 
 
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (from /proc; empty where there is no /proc)."""
-    parents: dict[int, list[int]] = {}
+def _process_table() -> Iterator[tuple[int, int, bytes]]:
+    """(pid, parent pid, state letter) of every process, from /proc (nothing where none)."""
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
+        return
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -169,7 +168,14 @@ def descendants(pid: int) -> list[int]:
         except OSError:
             continue
         fields = data[data.rfind(b")") + 2:].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry))
+        yield int(entry), int(fields[1]), fields[0]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc; empty where there is no /proc)."""
+    parents: dict[int, list[int]] = {}
+    for child, parent, _state in _process_table():
+        parents.setdefault(parent, []).append(child)
     out, todo = [], [pid]
     while todo:
         for kid in parents.get(todo.pop(), []):
@@ -216,23 +222,7 @@ def _become_subreaper() -> bool:
 
 def _children(pid: int) -> list[int]:
     """Live direct children of ``pid`` (from /proc)."""
-    out: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return out
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != b"Z":
-            out.append(int(entry))
-    return out
+    return [child for child, parent, state in _process_table() if parent == pid and state != b"Z"]
 
 
 def _parse_addr(addr: str) -> tuple[int, Any]:
@@ -274,6 +264,7 @@ class Emperor:
         self.links: dict[str, socket.socket] = {}
         self.demand_socks: dict[str, socket.socket] = {}
         self.demand_paths: dict[str, str] = {}
+        self.stats_addresses: dict[str, str] = {}  # vassal path -> its own stats address
         self.readd: set[str] = set()
         self.selector = selectors.DefaultSelector()
         self.signals: list[int] = []
@@ -532,6 +523,30 @@ class Emperor:
                    f"{st.st_gid}, and a tyrant never runs a vassal as root"
         return st.st_uid, st.st_gid
 
+    def _learn_stats_address(self, path: str) -> None:
+        """A vassal's ``stats`` address, for the Emperor's stats document: ``satrap top`` and
+        ``/metrics`` follow it to show every vassal's workers. Read from the file as the vassal
+        will read it; a file that does not load simply has none."""
+        from satrap.config import load_config
+        from satrap.errors import SatrapError
+
+        env = vassal_env(self.environ, -1, None)
+        env.pop("SATRAP__EMPEROR_FD", None)
+        try:
+            vcfg = load_config(vassal_argv((), path, self.vassal_set), env)
+        except (SatrapError, OSError):
+            self.stats_addresses.pop(path, None)
+            return
+        address = getattr(vcfg, "stats", None)
+        if not address:
+            self.stats_addresses.pop(path, None)
+            return
+        if not address.startswith(("http://", "@")) and ("/" in address or ":" not in address):
+            # a unix socket: relative to where the vassal binds it (its chdir, else its directory)
+            base = getattr(vcfg, "chdir", None) or os.path.dirname(path)
+            address = os.path.normpath(os.path.join(os.path.dirname(path), base, address))
+        self.stats_addresses[path] = address
+
     def _spawn(self, vassal: Vassal) -> None:
         now = self.now()
         self._close_link(vassal.path)
@@ -550,6 +565,7 @@ class Emperor:
         pass_fds = [child.fileno()] + ([demand_fd] if demand_fd is not None else [])
         env = vassal_env(self.environ, child.fileno(), demand_fd)
         argv = vassal_argv(self.command, vassal.path, self.vassal_set)
+        self._learn_stats_address(vassal.path)
         extra: dict[str, Any] = {}
         if ids is not None:
             extra = {"user": ids[0], "group": ids[1], "extra_groups": []}
@@ -768,6 +784,8 @@ class Emperor:
         vassals = []
         for vassal in self.vassals.values():
             extra: dict[str, Any] = {"on_demand": self.demand_paths.get(vassal.path, "")}
+            if vassal.path in self.stats_addresses:
+                extra["stats"] = self.stats_addresses[vassal.path]
             if self.tyrant:
                 stamp = self.scanner.stamp(vassal.path)
                 if stamp:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 from typing import Callable, Iterator
 
-from satrap.protocol.errors import ProtocolError
 
 _RECV = 65536
 

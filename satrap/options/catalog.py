@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .convert import to_bool_or_str, to_octal, to_size
+from .convert import to_size
 from .registry import Option, Registry
 from .uwsgi_names import UWSGI_NAMES
 
@@ -175,6 +175,8 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "processes", implies=M),
     _o("touch-chain-reload", "list", (), "chain-reload the workers (one at a time, each after its successor "
        "accepts) when this file is touched; use with lazy-apps", "processes", implies=M),
+    _o("gevent", "int", 0, "uWSGI's gevent async cores: satrap has no gevent loop and runs this many "
+       "threads per worker instead (at most 64), with a warning", "processes"),
     _o("server-name", "str", None, "satrap nginx: the server_name of this app's server block (default: the "
        "vassal file's name)", "nginx", aliases="domain"),
     _o("attach-daemon", "list", (), "run this shell command beside the workers; the master respawns it "

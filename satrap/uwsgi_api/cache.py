@@ -30,14 +30,19 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS items (name TEXT NOT NULL, key BLOB NOT N
 _NUM = struct.Struct("=q")  # uWSGI stores counters (cache_inc & co.) as a native int64
 
 
-def _b(value: Any, what: str) -> bytes:
+def to_bytes(value: Any, what: str) -> bytes:
+    """uWSGI's API takes bytes and str alike (str as UTF-8); anything else is the app's bug."""
     if isinstance(value, bytes):
         return value
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, str):
         return value.encode("utf-8")
-    raise TypeError(f"uwsgi cache {what} must be bytes or str, not {type(value).__name__}")
+    raise TypeError(f"{what}, not {type(value).__name__}")
+
+
+def _b(value: Any, what: str) -> bytes:
+    return to_bytes(value, f"uwsgi cache {what} must be bytes or str")
 
 
 def _name(cache_name: Any) -> str:

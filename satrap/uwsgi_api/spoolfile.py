@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any
 
+from satrap.uwsgi_api.cache import to_bytes
+
 MODIFIER_SPOOL = 17
 PREFIX = "uwsgi_spoolfile_on_"
 _HEADER = struct.Struct("<BHB")
@@ -27,15 +29,9 @@ _counter_lock = threading.Lock()
 
 
 def _b(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode("utf-8")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value).encode()
-    raise TypeError(f"spool arguments must be str or bytes (or numbers), not {type(value).__name__}")
+        return str(value).encode()  # spool arguments may be numbers (uWSGI stringifies them)
+    return to_bytes(value, "spool arguments must be str or bytes (or numbers)")
 
 
 def encode(items: dict[bytes, bytes]) -> bytes:

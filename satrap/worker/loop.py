@@ -303,7 +303,6 @@ class WorkerLoop:
             self._drop(conn)
 
     def _dispatch(self, conn: Conn) -> None:
-        ctx = self.ctx
         if self.threads == 1:
             self.busy = 1
             try:

@@ -7,48 +7,27 @@ group and every pid seen, so a failed test leaves nothing behind. Everything pol
 from __future__ import annotations
 
 import os
-import re
-import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-from support import alive, children_of, pgid_members, wait_until
+from support import Satrap, alive, children_of, pgid_members, wait_until
 
 HERE = Path(__file__).resolve().parent
 RUN_FAKE = HERE / "run_fake_emperor.py"
 
 
-class EmperorProc:
+class EmperorProc(Satrap):
+    """An Emperor process: ``support.Satrap`` plus what it knows of its vassals."""
+
+    name = "emperor"
+
     def __init__(self, argv: list[str], cwd: Path, log_path: Path) -> None:
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        for key in ("UWSGI_INI", "NOTIFY_SOCKET"):
-            env.pop(key, None)
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(argv, cwd=str(cwd), stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=env, start_new_session=True, stdin=subprocess.DEVNULL)
-        self.pid = self.proc.pid
-        self.seen: set[int] = {self.pid}
+        super().__init__([], cwd, log_path, command=argv)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_log(self, pattern: str, timeout: float = 10.0, count: int = 1) -> list[str]:
-        rx = re.compile(pattern)
-
-        def found() -> list[str]:
-            if self.proc.poll() is not None and len(rx.findall(self.log())) < count:
-                raise AssertionError(f"emperor exited ({self.proc.returncode}):\n{self.log()[-4000:]}")
-            hits = rx.findall(self.log())
-            return hits if len(hits) >= count else []
-
-        try:
-            return wait_until(found, timeout, message=pattern)  # type: ignore[return-value]
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; no /{pattern}/ x{count} in:\n{self.log()[-4000:]}") from None
+    @property
+    def seen(self) -> set[int]:
+        return self.seen_pids
 
     def vassal_pids(self) -> list[int]:
         kids = children_of(self.pid)
@@ -61,32 +40,6 @@ class EmperorProc:
         found = wait_until(lambda: ((k,) if len(k := self.vassal_pids()) == n else None), timeout,
                            message=f"{n} vassal processes")
         return found[0]  # type: ignore[index]
-
-    def signal(self, sig: int) -> None:
-        os.kill(self.pid, sig)
-
-    def wait_exit(self, timeout: float = 15.0) -> int:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"emperor did not exit within {timeout}s:\n{self.log()[-4000:]}") from None
-
-    def stop(self) -> None:
-        pids = set(self.seen) | set(pgid_members(self.pid))
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        self._log.close()
 
 
 def group_alive(pgid: int) -> list[int]:

@@ -21,7 +21,6 @@ import random
 import re
 import signal
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +44,7 @@ from accept_support import (
     write_file,
 )
 from nginxrun import NginxRun, require_nginx
-from support import Satrap, alive, children_of, proc_title, wait_until
+from support import Satrap, children_of, proc_title, wait_until
 
 LONG = os.environ.get("SATRAP_LONG_TESTS", "") not in ("", "0")
 ALPHA_HOST = "alpha.example.test"  # alpha's vassal file says `domain = alpha.example.test`

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from nginxrun import require_nginx
 from support import free_port, http_request, pgid_members, wait_until

@@ -198,3 +198,27 @@ def test_short_flags_and_equals_forms(satrap, tmp_path, argv):
     proc = satrap("-w", "hello", "--http-socket", f"127.0.0.1:{port}", *argv)
     proc.wait_http(port)
     assert len(proc.wait_workers(2)) == 2
+
+
+def test_virtualenv_packages_come_first(satrap, tmp_path):
+    """``--virtualenv DIR`` (``-H``, ``home``): the app imports what that venv holds, even when
+    the same module is also importable from elsewhere."""
+    import venv
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    site = next(env_dir.glob("lib/python*/site-packages"))
+    (site / "venvonly.py").write_text("WHERE = b'from the venv'\n")
+    shadow = tmp_path / "elsewhere"
+    shadow.mkdir()
+    (shadow / "venvonly.py").write_text("WHERE = b'from elsewhere'\n")
+    (tmp_path / "vapp.py").write_text(
+        "import venvonly\n"
+        "def application(e, s):\n"
+        "    s('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [venvonly.WHERE]\n")
+    port = free_port()
+    proc = satrap("--http-socket", f"127.0.0.1:{port}", "-H", str(env_dir), "--module", "vapp",
+                  env={"PYTHONPATH": str(shadow)})
+    proc.wait_http(port)
+    assert http_request(port)[2] == b"from the venv"

@@ -6,7 +6,6 @@ import http.client
 import os
 import shutil
 import signal
-import sys
 import threading
 import time
 

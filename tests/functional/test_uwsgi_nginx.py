@@ -17,15 +17,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from nginxrun import NginxRun, nginx_version, require_nginx, running_as_root, shared_tmpdir
+from nginxrun import NginxRun, require_nginx, running_as_root, shared_tmpdir
 from satrap.protocol.uwsgi import encode_packet
-from support import FIXTURE_APPS, REPO, Satrap, free_port, wait_until
+from support import FIXTURE_APPS, Satrap, free_port, wait_until
 
 APP_DIR = FIXTURE_APPS / "uwsgi_nginx"
 APP_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}

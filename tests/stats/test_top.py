@@ -102,3 +102,40 @@ def test_top_once_emperor_lists_every_vassal(instance):
     rows = _worker_rows(text, proc.workers())
     assert len(rows) == 2 and sum(int(r[3]) for r in rows.values()) == 5
     assert f"== alpha.ini {stats} ==" in text
+
+
+def test_top_once_real_emperor_with_three_vassals(satrap, tmp_path):
+    """A real Emperor, three real vassals each with its own stats socket: ``satrap top --once``
+    on the Emperor's stats address lists every vassal and every vassal's workers."""
+    from support import children_of, http_request, wait_until
+
+    vassals = tmp_path / "vassals"
+    vassals.mkdir()
+    (tmp_path / "app.py").write_text(
+        "def application(e, s):\n    s('200 OK', [('Content-Type', 'text/plain')])\n    return [b'hi']\n")
+    ports = {}
+    for name in ("alpha", "beta", "gamma"):
+        ports[name] = free_port()
+        (vassals / f"{name}.ini").write_text(
+            f"[uwsgi]\nhttp-socket = 127.0.0.1:{ports[name]}\nchdir = {tmp_path}\nmodule = app\n"
+            f"processes = 2\nstats = {tmp_path}/{name}-stats.sock\n")
+    emperor_stats = free_port()
+    emperor = satrap("--emperor", str(vassals), "--emperor-stats", f"127.0.0.1:{emperor_stats}")
+    for name, port in ports.items():
+        emperor.wait_http(port)
+        for _ in range(3):
+            assert http_request(port)[0] == 200
+    masters = children_of(emperor.pid)
+    workers = [w for m in masters for w in children_of(m)]
+    emperor.seen_pids.update(masters + workers)
+    wait_until(lambda: len(workers) == 6, 5, message="six workers")
+    out = _top(f"127.0.0.1:{emperor_stats}")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "vassals 3" in text.splitlines()[0]
+    for name in ("alpha", "beta", "gamma"):
+        assert f"vassal {name}.ini pid " in text
+        assert f"{name}-stats.sock" in text
+    rows = _worker_rows(text, workers)
+    assert len(rows) == 6, text
+    assert sum(int(r[3]) for r in rows.values()) == 9  # the requests sent, counted per worker
