@@ -108,6 +108,10 @@ def register_signal(signum: int, target: Any, func: Callable[[int], Any]) -> Non
     if not callable(func):
         raise TypeError("uwsgi.register_signal(): the handler must be callable")
     handlers[signum] = Handler(func, _normalise_target(target))
+    from satrap.uwsgi_api.state import state
+
+    if state.phase == "running":
+        _listen()  # registered after start: this process must now hear signals too
 
 
 def signal_registered(signum: int) -> bool:
@@ -301,7 +305,8 @@ def _filemon_loop(signum: int, path: str) -> None:
 def start_process(role: str) -> None:
     """After fork (``worker_started`` / the spooler): listen for signals, start owned sources."""
     me = _me()
-    _listen()
+    if handlers:
+        _listen()  # no thread (and no socket) in a process whose app uses no uwsgi signals
     for src in sources:
         if not src.owner:
             handler = handlers.get(src.signum)

@@ -35,6 +35,8 @@ _EXCL = getattr(select, "EPOLLEXCLUSIVE", 0)
 _IN_ONESHOT = select.EPOLLIN | select.EPOLLONESHOT
 _MAX_IDLE_CONNS = 2000
 _ACCEPT_BATCH = 16
+_UNIX = int(socket.AF_UNIX)
+_STREAM = int(socket.SOCK_STREAM)
 _TICK = 1.0
 
 
@@ -223,22 +225,24 @@ class WorkerLoop:
     def _accept(self, lst: Listener) -> None:
         """Accept and serve while connections wait (up to a batch): under load this saves an
         epoll round trip per connection, and only a worker with a free thread gets here."""
+        raw_accept = lst.sock._accept  # the C call: socket.accept() adds enum conversions
+        family = int(lst.sock.family)
         for _ in range(_ACCEPT_BATCH):
             if self.ctx.stopping or self.busy >= self.threads or lst.sock.fileno() < 0:
                 return
             try:
-                sock, addr = lst.sock.accept()
+                fd, addr = raw_accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 log(f"accept() on {lst.address} failed: {exc}")
                 return
-            self._take(lst, sock, addr)
+            self._take(lst, socket.socket(family, _STREAM, 0, fd), addr, family == _UNIX)
 
-    def _take(self, lst: Listener, sock: socket.socket, addr: Any) -> None:
+    def _take(self, lst: Listener, sock: socket.socket, addr: Any, unix: bool) -> None:
         ctx = self.ctx
         env = ctx.base_environ[lst.sock.fileno()].copy()
-        if sock.family == socket.AF_UNIX:
+        if unix:
             env["REMOTE_ADDR"] = ""
             env["REMOTE_PORT"] = ""
             peer = "unix"

@@ -123,12 +123,16 @@ def test_top_once_real_emperor_with_three_vassals(satrap, tmp_path):
     emperor = satrap("--emperor", str(vassals), "--emperor-stats", f"127.0.0.1:{emperor_stats}")
     for name, port in ports.items():
         emperor.wait_http(port)
-        for _ in range(3):
-            assert http_request(port)[0] == 200
     masters = children_of(emperor.pid)
     workers = [w for m in masters for w in children_of(m)]
     emperor.seen_pids.update(masters + workers)
     wait_until(lambda: len(workers) == 6, 5, message="six workers")
+    wait_until(lambda: len(_worker_rows(_top(f"127.0.0.1:{emperor_stats}").stdout, workers)) == 6, 10,
+               message="every vassal's workers in satrap top")
+    before = _worker_rows(_top(f"127.0.0.1:{emperor_stats}").stdout, workers)
+    for port in ports.values():
+        for _ in range(3):
+            assert http_request(port)[0] == 200
     out = _top(f"127.0.0.1:{emperor_stats}")
     assert out.returncode == 0, out.stderr
     text = out.stdout
@@ -138,4 +142,5 @@ def test_top_once_real_emperor_with_three_vassals(satrap, tmp_path):
         assert f"{name}-stats.sock" in text
     rows = _worker_rows(text, workers)
     assert len(rows) == 6, text
-    assert sum(int(r[3]) for r in rows.values()) == 9  # the requests sent, counted per worker
+    # the requests sent, counted per worker across the three vassals
+    assert sum(int(r[3]) for r in rows.values()) - sum(int(r[3]) for r in before.values()) == 9
