@@ -7,6 +7,8 @@ move with the option table; tests/check/test_check_corpus.py fails when it is st
 
 from __future__ import annotations
 
+import os
+
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,10 +30,13 @@ def render(corpus: Path = CORPUS) -> str:
     """The whole page; deterministic (empty environment, corpus paths shown relative)."""
     rows: list[str] = []
     counts: Counter[str] = Counter()
-    prefix = str(corpus.resolve())
+    # the corpus may be reached through a symlink: strip it as resolved and as reached
+    prefixes = sorted({str(corpus.resolve()), os.path.abspath(corpus)}, key=len, reverse=True)
     for path in sorted(p for p in corpus.iterdir() if p.is_file()):
         report = check_file(path, environ={})
-        verdict = report.verdict().replace(prefix + "/", "").replace(prefix, "")
+        verdict = report.verdict()
+        for prefix in prefixes:
+            verdict = verdict.replace(prefix + "/", "").replace(prefix, "")
         kind = ("would start" if report.starts else
                 "unsupported options" if not report.errors else "error")
         counts[kind] += 1
