@@ -214,6 +214,20 @@ def http_request(port: int, method: str = "GET", path: str = "/", body: bytes | 
         conn.close()
 
 
+def read_until_eof(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes (a reset ends it too)."""
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def raw_exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 5.0,
                  family: int = socket.AF_INET) -> bytes:
     """Send raw bytes, half-close, read until the server closes."""
@@ -225,13 +239,4 @@ def raw_exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float
             s.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        chunks = []
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_until_eof(s)

@@ -11,7 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
-from support import Satrap, alive, children_of, pgid_members, wait_until
+from support import Satrap, alive, children_of, pgid_members, read_until_eof, wait_until
 
 HERE = Path(__file__).resolve().parent
 RUN_FAKE = HERE / "run_fake_emperor.py"
@@ -52,13 +52,7 @@ def unix_http(path: str, timeout: float = 10.0) -> bytes:
         s.settimeout(timeout)
         s.connect(path)
         s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    data = b"".join(chunks)
+        data = read_until_eof(s)
     head, _, body = data.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1."):
         raise AssertionError(f"no HTTP answer: {data!r}")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from support import read_until_eof
 
 from satrap.protocol.uwsgi import encode_packet
 
@@ -226,25 +227,13 @@ def _uwsgi_get(port: int | str) -> bytes:
         conn = socket.create_connection(("127.0.0.1", port), timeout=5)
     with conn as s:
         s.sendall(packet)
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
+        return read_until_eof(s)
 
 
 def _http_get(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
+        return read_until_eof(s)
 
 
 def _refusal(log: str) -> str:
