@@ -8,7 +8,6 @@ Anything of uWSGI's API satrap does not provide raises :class:`NotProvided` — 
 
 from __future__ import annotations
 
-import gc
 import os
 import signal as _signal
 import socket as _socket
@@ -120,23 +119,11 @@ _ctx_ref: list[Any] = []
 
 
 def _worker_context() -> Any:
-    """The worker's request counters (found once per process; the worker owns one context)."""
+    """The worker's request counters: the worker binds its context here at start
+    (``satrap.uwsgi_api.bind_worker_context``); anything else has none."""
     if _ctx_ref and _ctx_ref[0] == os.getpid():
         return _ctx_ref[1]
-    ctx = None
-    if _state.role == "worker":
-        try:
-            from satrap.worker.context import WorkerContext
-
-            for obj in gc.get_objects():
-                if isinstance(obj, WorkerContext) and obj.pid == os.getpid():
-                    ctx = obj
-                    break
-        except Exception:
-            ctx = None
-    if ctx is not None:
-        _ctx_ref[:] = [os.getpid(), ctx]
-    return ctx
+    return None
 
 
 def request_id() -> int:
