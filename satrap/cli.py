@@ -7,15 +7,15 @@ no traceback from satrap's own code ever reaches a user.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
-import grp
 import signal
 import sys
 from typing import Any, Sequence
 
 from satrap import __version__
-from satrap.errors import AppLoadError, ConfigError, ExitCode, SatrapError
+from satrap.errors import ConfigError, ExitCode, SatrapError
 from satrap.log import log, redirect_to_file
 
 
@@ -121,9 +121,8 @@ def _serve(cfg: Any) -> int:
                 "127.0.0.1 or a unix socket, or restrict peers with uwsgi-allow !!!")
     # import what the rest of the start needs while we may still read everything
     from satrap.master.master import Master
-    from satrap.worker.process import load_app_or_report, run_worker
-
     from satrap.uwsgi_api import install as install_uwsgi_api
+    from satrap.worker.process import load_app_or_report, run_worker
 
     install_uwsgi_api(cfg)  # before the privilege drop: it may create the shared cache's files
     run_phase(cfg, "as-root")
@@ -273,4 +272,4 @@ def _nginx_command(args: list[str]) -> int:
     return 0
 
 
-__all__ = ["main", "AppLoadError"]
+__all__ = ["main"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 from typing import Callable, Iterator
 
-
 _RECV = 65536
 
 

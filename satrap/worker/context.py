@@ -21,7 +21,6 @@ from satrap.protocol.http11 import Limits
 from satrap.scoreboard import SlotWriter
 from satrap.worker.reqlog import RequestLog
 
-
 _TIMEVAL = struct.Struct("ll")
 
 #: signals the master sends its children; it blocks them across fork, and a child unblocks them

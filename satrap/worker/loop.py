@@ -27,9 +27,9 @@ from typing import Any, Callable
 
 from satrap.log import log
 from satrap.net.listeners import Listener
+from satrap.worker.allow import peer_allowed
 from satrap.worker.conn import Conn, send_error, serve_http, serve_uwsgi
 from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
-from satrap.worker.allow import peer_allowed
 
 _EXCL = getattr(select, "EPOLLEXCLUSIVE", 0)
 _IN_ONESHOT = select.EPOLLIN | select.EPOLLONESHOT

@@ -27,7 +27,6 @@ from satrap.worker.reqlog import RequestLog
 def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
     """Load the app; on failure log why. Returns (app, exit code to use or 0 to go on)."""
     from satrap.app.loader import load_app
-
     from satrap.hooks import run_phase
 
     run_phase(cfg, "pre-app")
