@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "satrap.config": 4,
     "satrap.app": 5, "satrap.net": 5,
     "satrap.uwsgi_api": 6, "satrap.stats": 6,
-    "satrap.worker": 7, "satrap.router": 7,
+    "satrap.worker": 7, "satrap.router": 7, "satrap.fastrouter": 7,
     "satrap.master": 8,
     "satrap.emperor": 9,
     "satrap.nginx": 10, "satrap.check": 10,

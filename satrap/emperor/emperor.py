@@ -31,9 +31,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 from satrap import __version__
 from satrap.emperor import scanner as scan_mod
@@ -97,17 +97,52 @@ def vassal_env(environ: Mapping[str, str], link_fd: int, on_demand_fd: int | Non
     return env
 
 
-def vassal_argv(command: Command, path: str, vassal_set: Sequence[str]) -> list[str]:
-    """``satrap --set k=v ... --ini /abs/app.ini``: the Emperor's values first, so the vassal's win.
+def vassal_argv(command: Command, path: str, vassal_set: Sequence[str],
+                before: Sequence[str] = (), after: Sequence[str] = ()) -> list[str]:
+    """``satrap [--inherit T] [--include T] --set k=v ... --ini /abs/app.ini [--inherit T] [--include T]``:
+    the Emperor's values first, so the vassal's win; ``before``/``after`` are the
+    ``vassals-include(-before)`` / ``vassals-inherit(-before)`` switches (:func:`vassal_templates`),
+    placed as uWSGI places them (reference 4.2).
 
     The path is absolute (uWSGI passes the bare name, relative to the vassal directory it chdirs
     to): a vassal with ``chdir = /srv/app`` re-reads its argv on a graceful reload, and a relative
     name would then be looked up in the wrong directory ("config file not found")."""
     argv = list(command)
+    argv += before
     for item in vassal_set:
         argv += ["--set", item]
     argv += [scan_mod.config_switch(path), os.path.abspath(path)]
+    argv += after
     return argv
+
+
+def _template_path(cfg: Any, value: str) -> str:
+    """A template named in the Emperor's config, as an absolute path: relative to the Emperor's
+    working directory (where uWSGI's vassals would look), else to the config file that named it."""
+    if os.path.isabs(value):
+        return value
+    here = os.path.abspath(value)
+    if os.path.exists(here):
+        return here
+    for config in getattr(cfg, "config_files", None) or []:
+        candidate = os.path.join(os.path.dirname(config), value)
+        if os.path.exists(candidate):
+            return candidate
+    return here
+
+
+def vassal_templates(cfg: Any) -> tuple[list[str], list[str]]:
+    """The argv switches of ``vassals-inherit-before``, ``vassals-include-before`` (before the
+    vassal's own config) and ``vassals-inherit``, ``vassals-include`` (after it)."""
+    before: list[str] = []
+    after: list[str] = []
+    for attr, switch, out in (("vassals_inherit_before", "--inherit", before),
+                              ("vassals_include_before", "--include", before),
+                              ("vassals_inherit", "--inherit", after),
+                              ("vassals_include", "--include", after)):
+        for value in getattr(cfg, attr, None) or []:
+            out += [switch, _template_path(cfg, value)]
+    return before, after
 
 
 def on_demand_socket_path(cfg: Any, path: str) -> str | None:
@@ -251,6 +286,7 @@ class Emperor:
         self.policy = Policy(throttle=max(0, int(cfg.emperor_throttle or 0)) / 1000.0, mercy=mercy,
                              reload_timeout=max(60.0, mercy))
         self.vassal_set = list(cfg.vassal_set or [])
+        self.vassal_before, self.vassal_after = vassal_templates(cfg)
         self.tyrant = bool(cfg.emperor_tyrant) and os.geteuid() == 0
         from satrap.net.listeners import _chmod_mode
 
@@ -533,7 +569,7 @@ class Emperor:
         env = vassal_env(self.environ, -1, None)
         env.pop("SATRAP__EMPEROR_FD", None)
         try:
-            vcfg = load_config(vassal_argv((), path, self.vassal_set), env)
+            vcfg = load_config(vassal_argv((), path, self.vassal_set, self.vassal_before, self.vassal_after), env)
         except (SatrapError, OSError):
             self.stats_addresses.pop(path, None)
             return
@@ -564,7 +600,7 @@ class Emperor:
             self._unlisten(vassal.path)
         pass_fds = [child.fileno()] + ([demand_fd] if demand_fd is not None else [])
         env = vassal_env(self.environ, child.fileno(), demand_fd)
-        argv = vassal_argv(self.command, vassal.path, self.vassal_set)
+        argv = vassal_argv(self.command, vassal.path, self.vassal_set, self.vassal_before, self.vassal_after)
         self._learn_stats_address(vassal.path)
         extra: dict[str, Any] = {}
         if ids is not None:

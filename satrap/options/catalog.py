@@ -263,6 +263,36 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        aliases="emperor-stats-server"),
     _o("emperor-max-throttle", "int", 180000, "longest respawn back-off of a failing vassal, in milliseconds",
        "emperor"),
+    _o("vassals-include", "list", (), "config file every vassal loads after its own (--include FILE after the "
+       "vassal's config, as uWSGI)", "emperor"),
+    _o("vassals-include-before", "list", (), "config file every vassal loads before its own (--include FILE)",
+       "emperor"),
+    _o("vassals-inherit", "list", (), "template every vassal inherits after its own config (--inherit FILE)",
+       "emperor"),
+    _o("vassals-inherit-before", "list", (), "template every vassal inherits before its own config "
+       "(--inherit FILE)", "emperor"),
+    # --- fastrouter and subscriptions (satrap.fastrouter) ----------------------------------
+    _o("fastrouter", "list", (), "uwsgi-protocol listener of the \"fastrouter 1\" process: each request goes to a "
+       "node picked by its key (UWSGI_FASTROUTER_KEY, else HTTP_HOST)", "routers"),
+    _o("fastrouter-subscription-server", "list", (), "where the fastrouter takes subscriptions: a UDP host:port "
+       "or a unix datagram socket path; nodes announce themselves there with subscribe-to", "routers"),
+    _o("fastrouter-use-base", "list", (), "route key K to the unix socket DIR/K (no subscription needed)",
+       "routers"),
+    _o("fastrouter-use-pattern", "list", (), "route key K to the address made from this pattern (%s = K)",
+       "routers"),
+    _o("fastrouter-to", "list", (), "send every request to these nodes in turn, whatever its key", "routers"),
+    _o("fastrouter-timeout", "int", 60, "seconds the fastrouter waits on a silent client or node", "routers"),
+    _o("fastrouter-quiet", "bool", False, "do not log requests for unknown keys or dead nodes", "routers"),
+    _o("subscription-tolerance", "int", 17, "seconds a subscribed node stays routable without a new announce",
+       "cluster"),
+    _o("subscribe-to", "list", (), "[addr=]server:key[,modifier1]: announce this instance's first uwsgi socket "
+       "for key to a subscription server (UDP host:port or unix datagram path), every subscribe-freq seconds",
+       "cluster", aliases="st subscribe", implies=M),
+    _o("subscribe2", "list", (), "server=...,key=...[,addr=...,weight=...,modifier1=...,modifier2=...,check=FILE]: "
+       "the key=value form of subscribe-to", "cluster", implies=M),
+    _o("subscribe-freq", "int", 10, "seconds between two subscription announces", "cluster"),
+    _o("weight", "int", 1, "this instance's weight in its subscription announces (load balancing)", "cluster"),
+    _o("auto-weight", "bool", False, "announce processes x threads as this instance's weight", "cluster"),
     # --- config ----------------------------------------------------------------------------
     _o("ini", "list", (), "load an ini file (file.ini:section picks a section)", "config", immediate=True),
     _o("yaml", "list", (), "load a YAML file", "config", short="y", aliases="yml", immediate=True),
@@ -455,8 +485,8 @@ _NOOP_NAMES: dict[str, tuple[str, str]] = {
     "early-emperor": ("emperor", "satrap's Emperor starts once the config is read; there is no jail to start before"),
     "emperor-required-heartbeat": ("emperor", "vassal heartbeats are not checked; a vassal that dies is still "
                                    "respawned"),
-    "unsubscribe-on-graceful-reload": ("cluster", "satrap has no subscriptions to withdraw (subscribe-to "
-                                       "itself is refused)"),
+    "unsubscribe-on-graceful-reload": ("cluster", "a graceful reload keeps the listening sockets open, so "
+                                       "satrap's subscriptions stay valid across it; they are withdrawn at shutdown"),
     "cheap": ("processes", "workers are started at once instead of at the first connection"),
 }
 

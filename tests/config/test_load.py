@@ -130,10 +130,10 @@ def test_positional_and_bools() -> None:
 
 
 def test_implies_and_unsupported() -> None:
-    cfg = load_config(["--stats", ":1717", "--threads", "4", "--fastrouter", ":3000", "--single-interpreter",
+    cfg = load_config(["--stats", ":1717", "--threads", "4", "--rawrouter", ":3000", "--single-interpreter",
                        "--plugin", "python3,php"], {})
     assert cfg.master is True and cfg.enable_threads is True
-    assert any("'fastrouter'" in u for u in cfg.unsupported)
+    assert any("'rawrouter'" in u for u in cfg.unsupported)
     assert any("plugin php" in u for u in cfg.unsupported)
     assert all("\n" not in u for u in cfg.unsupported)
     assert "implied by stats" in cfg.describe()

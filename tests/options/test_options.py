@@ -60,7 +60,8 @@ def test_real_uwsgi_options_are_known() -> None:
                  "harakiri-verbose", "offload-threads", "log-encoder", "pivot_root", "thunder-lock", "declare-option"):
         assert name in REGISTRY, name
     assert REGISTRY.lookup("route").support == "yes"
-    assert REGISTRY.lookup("fastrouter").support == "unsupported"
+    assert REGISTRY.lookup("fastrouter").support == "yes"
+    assert REGISTRY.lookup("rawrouter").support == "unsupported"
     for name in ("hook-asap", "exec-pre-app", "call-as-user", "route-if", "response-route", "add-header",
                  "cron", "cron2", "unique-cron", "declare-option", "declare-option2"):
         assert REGISTRY.lookup(name).support == "yes", name
