@@ -111,8 +111,9 @@ def _serve(cfg: Any) -> int:
     environ = os.environ
     listeners = open_listeners(cfg, environ)  # type: ignore[arg-type]
     for i, lst in enumerate(listeners):
-        if lst.role == "router":
-            log(f"http router bound on {lst.describe()} fd {lst.sock.fileno()}")
+        if lst.role != "worker":
+            log(f"{'http router' if lst.role == 'router' else lst.role} bound on {lst.describe()} "
+                f"fd {lst.sock.fileno()}")
             continue
         log(f"{lst.proto} socket {i} bound to {lst.describe()} fd {lst.sock.fileno()}")
         if lst.proto == "uwsgi" and not is_loopback(lst):

@@ -250,17 +250,18 @@ def sites_from_emperor(cfg: Any, listen: str = "80", environ: Any = None,
     can reach is left out, with a reason appended to ``skipped``."""
     from satrap.config import load_config
     from satrap.emperor import scanner
-    from satrap.emperor.emperor import on_demand_socket_path, vassal_argv
+    from satrap.emperor.emperor import on_demand_socket_path, vassal_argv, vassal_templates
     from satrap.errors import SatrapError
 
     env = _vassal_environ(os.environ if environ is None else environ)
     vassal_set = _listof(cfg, "vassal_set")
+    templates = vassal_templates(cfg)
     sites: list[Site] = []
     for path in sorted(scanner.listing(_listof(cfg, "emperor"))):
         directory = os.path.dirname(path)
         name = os.path.splitext(os.path.basename(path))[0]
         server_name = _vassal_custom_value(path) or name
-        argv = vassal_argv((), path, vassal_set)
+        argv = vassal_argv((), path, vassal_set, *templates)
         try:
             vcfg = load_config(argv, env)
             demand = on_demand_socket_path(cfg, path)

@@ -301,6 +301,7 @@ class Emperor:
         self.demand_socks: dict[str, socket.socket] = {}
         self.demand_paths: dict[str, str] = {}
         self.stats_addresses: dict[str, str] = {}  # vassal path -> its own stats address
+        self.fastrouter: subprocess.Popen[bytes] | None = None
         self.readd: set[str] = set()
         self.selector = selectors.DefaultSelector()
         self.signals: list[int] = []
@@ -390,6 +391,7 @@ class Emperor:
         log(f"*** starting satrap {__version__} Emperor (pid: {self.pid}) watching "
             f"{', '.join(self.scanner.monitors)} with {how} ***")
         self._scan(self.now())
+        self._start_fastrouter()
         self._drop_privileges()
         sd_notify("READY=1\nSTATUS=" + self._status_line())
         while True:
@@ -408,6 +410,16 @@ class Emperor:
         log("The Emperor is buried.")
         sd_notify("STOPPING=1\nSTATUS=The Emperor is buried.")
         return 0
+
+    def _start_fastrouter(self) -> None:
+        """An Emperor config with ``fastrouter`` (uWSGI runs it as the Emperor's gateway): its
+        vassals ``subscribe-to`` it, and it routes each request by host to a subscribed vassal."""
+        if not (getattr(self.cfg, "fastrouter", None) or getattr(self.cfg, "fastrouter_subscription_server", None)):
+            return
+        self.fastrouter = subprocess.Popen([sys.executable, "-m", "satrap.fastrouter", *self.cfg.argv],
+                                           stdin=subprocess.DEVNULL,
+                                           preexec_fn=_set_parent_death_signal)  # noqa: PLW1509
+        log(f"[emperor] fastrouter started (pid {self.fastrouter.pid})")
 
     def _leftovers_gone(self, now: float) -> bool:
         """After the last vassal: wait (bounded) for processes they left behind, then kill them."""
@@ -734,6 +746,12 @@ class Emperor:
                 break
             if pid == 0:
                 break
+            if self.fastrouter is not None and pid == self.fastrouter.pid:
+                self.fastrouter.returncode = os.waitstatus_to_exitcode(status)
+                if not self.stopping:
+                    log(f"[emperor] the fastrouter (pid {pid}) died: starting it again")
+                    self._start_fastrouter()
+                continue
             vassal = self.by_pid.pop(pid, None)
             if vassal is None:
                 continue  # an orphaned worker of a dead vassal master
@@ -754,7 +772,8 @@ class Emperor:
     def _kill_orphans(self) -> None:
         """Workers whose vassal master died are our children now (we are a subreaper). They
         would hold the vassal's port until they notice; the respawned vassal needs it now."""
-        orphans = [pid for pid in _children(self.pid) if pid not in self.by_pid]
+        router = self.fastrouter.pid if self.fastrouter is not None and not self.stopping else -1
+        orphans = [pid for pid in _children(self.pid) if pid not in self.by_pid and pid != router]
         if orphans:
             log(f"[emperor] killing {len(orphans)} orphaned process(es) of dead vassal masters: "
                 + " ".join(map(str, orphans)))
@@ -797,6 +816,8 @@ class Emperor:
             sd_notify("STOPPING=1\nSTATUS=The Emperor is stopping its vassals")
         self.stopping = True
         self.readd.clear()
+        if self.fastrouter is not None and self.fastrouter.returncode is None:
+            os.kill(self.fastrouter.pid, signal.SIGQUIT if quick else signal.SIGHUP)
         for vassal in list(self.vassals.values()):
             self._run_actions(vassal, vassal.stop(now, quick=quick))
 

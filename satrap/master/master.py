@@ -53,6 +53,7 @@ class Master:
         self.listeners = listeners
         self.worker_listeners = [lst for lst in listeners if lst.role == "worker"]
         self.router_listeners = [lst for lst in listeners if lst.role == "router"]
+        self.fastrouter_listeners = [lst for lst in listeners if lst.role == "fastrouter"]
         # processes supervised like workers that are not workers: the --http router ("http 1"),
         # spoolers ("spooler 1"), attached daemons ("daemon 1")
         self.gateways: dict[str, WorkerSlot] = {}
@@ -100,8 +101,12 @@ class Master:
         self.spare_since: float | None = None
         self.next_cheaper_check = 0.0
         from satrap.cron import CronTable
+        from satrap.fastrouter.subscriber import Subscriber
 
         self.cron = CronTable(cfg)
+        # subscribe-to: announce this instance to a fastrouter's subscription server
+        self.subscriber = (Subscriber(cfg, self.worker_listeners)
+                           if getattr(cfg, "subscribe_to", None) or getattr(cfg, "subscribe2", None) else None)
         self._adopt_old_workers()
 
     # -- start --------------------------------------------------------------------------------
@@ -143,6 +148,8 @@ class Master:
                 self.slots[wid].respawn_at = float("inf")
         if self.router_listeners:
             self.gateways["http 1"] = WorkerSlot(1, role="http")
+        if self.fastrouter_listeners or getattr(self.cfg, "fastrouter_subscription_server", None):
+            self.gateways["fastrouter 1"] = WorkerSlot(1, role="fastrouter")
         self.spooler_dirs: dict[int, str] = {}  # spooler index -> its directory
         per_dir = max(1, int(getattr(self.cfg, "spooler_processes", 1) or 1))
         index = 0
@@ -173,6 +180,8 @@ class Master:
             now = time.monotonic()
             self._tick(now)
             self._watch_activity(now)
+            if self.subscriber is not None and self.mode is not Mode.SHUTDOWN:
+                self.subscriber.tick(time.time())
             if self.mode is Mode.SHUTDOWN and not self.by_pid and not self.old_workers:
                 break
         if stats is not None:
@@ -309,7 +318,8 @@ class Master:
 
     def _child_body(self, slot: WorkerSlot) -> int:
         """Runs in the forked child: each process keeps only the listening sockets it serves."""
-        keep = {"worker": self.worker_listeners, "http": self.router_listeners}.get(slot.role, [])
+        keep = {"worker": self.worker_listeners, "http": self.router_listeners,
+                "fastrouter": self.fastrouter_listeners}.get(slot.role, [])
         for lst in self.listeners:
             if lst not in keep:
                 lst.sock.close()
@@ -322,6 +332,10 @@ class Master:
             from satrap.uwsgi_api.spooler import run_spooler
 
             return int(run_spooler(self.cfg, self.spooler_dirs[slot.wid], slot.wid, self.pid))
+        if slot.role == "fastrouter":
+            from satrap.fastrouter.process import run_fastrouter
+
+            return int(run_fastrouter(self.cfg, keep, slot.wid))
         if slot.role == "daemon":
             set_title(self.cfg, f"daemon {slot.wid}")
             command = self.cfg.attach_daemon[slot.wid - 1]
@@ -332,6 +346,12 @@ class Master:
         upstream = router_upstream(self.worker_listeners)
         assert upstream is not None
         return int(run_router(self.cfg, keep, upstream, slot.wid))
+
+    @staticmethod
+    def _on_demand() -> bool:
+        from satrap.emperor.wire import ON_DEMAND_FD_ENV
+
+        return ON_DEMAND_FD_ENV in os.environ
 
     def _front(self) -> list[WorkerSlot]:
         """Gateways that feed the workers (the router): they drain before the workers stop."""
@@ -693,6 +713,8 @@ class Master:
             log("quick shutdown: killing workers...")
         elif self.mode is not Mode.SHUTDOWN:
             log(f"graceful shutdown: workers finish their requests (at most {int(self.mercy)} s)...")
+        if self.subscriber is not None and self.mode is not Mode.SHUTDOWN and not self._on_demand():
+            self.subscriber.goodbye()  # an on-demand vassal stays subscribed: the socket wakes it
         self.mode = Mode.SHUTDOWN
         self.quick_stop = self.quick_stop or quick
         front = self._front()

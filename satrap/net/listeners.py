@@ -43,7 +43,8 @@ class Listener:
 
     @property
     def key(self) -> str:
-        return f"{self.proto}|{self.address}"
+        """How a reloading master names the fd it hands down (role-qualified for gateways)."""
+        return f"{self.proto}|{self.address}" if self.role == "worker" else f"{self.role}|{self.address}"
 
     def describe(self) -> str:
         if self.unix_path is not None or self.address.startswith("@"):
@@ -57,7 +58,7 @@ class Listener:
 
 
 def has_listeners(cfg: Any, environ: dict[str, str]) -> bool:
-    return (bool(listener_specs(cfg)) or bool(router_specs(cfg))
+    return (bool(listener_specs(cfg)) or bool(router_specs(cfg)) or bool(getattr(cfg, "fastrouter", None))
             or environ.get("SATRAP__ON_DEMAND_FD", "").isdigit())
 
 
@@ -279,11 +280,13 @@ def open_listeners(cfg: Any, environ: dict[str, str]) -> list[Listener]:
                 listeners.append(_adopt(inherited.pop(key), address, proto))
             else:
                 listeners.append(bind(address, proto, cfg))
-        for address in routed:
-            key = f"http|{address}"
-            lst = _adopt(inherited.pop(key), address, "http") if key in inherited else bind(address, "http", cfg)
-            lst.role = "router"
-            listeners.append(lst)
+        for role, proto, addresses in (("router", "http", routed),
+                                       ("fastrouter", "uwsgi", getattr(cfg, "fastrouter", None) or [])):
+            for address in addresses:
+                key = f"{role}|{address}"
+                lst = _adopt(inherited.pop(key), address, proto) if key in inherited else bind(address, proto, cfg)
+                lst.role = role
+                listeners.append(lst)
     except BaseException:
         for lst in listeners:
             lst.sock.close()
