@@ -31,7 +31,7 @@ from support import read_until_eof
 from satrap.protocol.uwsgi import encode_packet
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "uwsgi-configs" / "files"
-MIN_STARTED = 44  # ratchet: the count this test has reached; the target is 50 of 55
+MIN_STARTED = 46  # ratchet: the count this test has reached; the target is 50 of 55
 
 #: include chains: the file a /etc/... include stands for (by corpus number)
 INCLUDES = {"003": "004", "005": "004", "006": "004", "007": "004", "034": "035", "036": "037", "042": "043"}
