@@ -313,7 +313,8 @@ def test_head(seed001: tuple[NginxRun, Satrap], inproc: Any) -> None:
         got = fetch(nginx.port, "HEAD", path)
         want = inproc.head(path, headers={"Host": HOST})
         assert got[0] == 200 and got[2] == b""
-        assert_same(got, want, ("content-type", "content-length"))
+        # /name's body carries the answering process's pid, whose digit count may differ
+        assert_same(got, want, ("content-type",) if path == "/name" else ("content-type", "content-length"))
 
 
 def test_flask_redirect(seed001: tuple[NginxRun, Satrap], inproc: Any) -> None:
