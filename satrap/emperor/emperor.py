@@ -302,6 +302,7 @@ class Emperor:
         self.demand_paths: dict[str, str] = {}
         self.stats_addresses: dict[str, str] = {}  # vassal path -> its own stats address
         self.fastrouter: subprocess.Popen[bytes] | None = None
+        self.demand_subscribers: dict[str, Any] = {}  # on-demand vassal path -> its Subscriber
         self.readd: set[str] = set()
         self.selector = selectors.DefaultSelector()
         self.signals: list[int] = []
@@ -403,6 +404,9 @@ class Emperor:
                 self._scan(now)
             for vassal in list(self.vassals.values()):
                 self._run_actions(vassal, vassal.tick(now))
+            if not self.stopping:
+                for subscriber in self.demand_subscribers.values():
+                    subscriber.tick(time.time())
             self._notify_status()
             if self.stopping and not self.vassals and self._leftovers_gone(now):
                 break
@@ -543,6 +547,7 @@ class Emperor:
                 self.demand_socks[path] = sock
                 self.demand_paths[path] = demand_path
                 log(f"[emperor] vassal {name} is on demand: waiting on {demand_path}")
+                self._learn_vassal(path)
         self._run_actions(vassal, vassal.start(now))
 
     # -- carrying actions out ---------------------------------------------------------------------
@@ -571,20 +576,31 @@ class Emperor:
                    f"{st.st_gid}, and a tyrant never runs a vassal as root"
         return st.st_uid, st.st_gid
 
-    def _learn_stats_address(self, path: str) -> None:
-        """A vassal's ``stats`` address, for the Emperor's stats document: ``satrap top`` and
-        ``/metrics`` follow it to show every vassal's workers. Read from the file as the vassal
-        will read it; a file that does not load simply has none."""
+    def _learn_vassal(self, path: str) -> None:
+        """What the Emperor needs from a vassal's own file, read as the vassal will read it (a
+        file that does not load has none of it): its ``stats`` address, for the Emperor's stats
+        document (``satrap top`` and ``/metrics`` follow it to every vassal's workers), and, for
+        an on-demand vassal, its ``subscribe-to``: while it sleeps the Emperor keeps announcing
+        its on-demand socket to the fastrouter, so a request for its key still wakes it."""
         from satrap.config import load_config
         from satrap.errors import SatrapError
 
         env = vassal_env(self.environ, -1, None)
         env.pop("SATRAP__EMPEROR_FD", None)
+        self.demand_subscribers.pop(path, None)
         try:
             vcfg = load_config(vassal_argv((), path, self.vassal_set, self.vassal_before, self.vassal_after), env)
         except (SatrapError, OSError):
             self.stats_addresses.pop(path, None)
             return
+        demand_path = self.demand_paths.get(path)
+        if demand_path and (getattr(vcfg, "subscribe_to", None) or getattr(vcfg, "subscribe2", None)):
+            from satrap.fastrouter.subscriber import Subscriber
+
+            try:
+                self.demand_subscribers[path] = Subscriber(vcfg, address=demand_path)
+            except SatrapError as err:
+                log(f"[emperor] {path}: {err}")
         address = getattr(vcfg, "stats", None)
         if not address:
             self.stats_addresses.pop(path, None)
@@ -613,7 +629,7 @@ class Emperor:
         pass_fds = [child.fileno()] + ([demand_fd] if demand_fd is not None else [])
         env = vassal_env(self.environ, child.fileno(), demand_fd)
         argv = vassal_argv(self.command, vassal.path, self.vassal_set, self.vassal_before, self.vassal_after)
-        self._learn_stats_address(vassal.path)
+        self._learn_vassal(vassal.path)
         extra: dict[str, Any] = {}
         if ids is not None:
             extra = {"user": ids[0], "group": ids[1], "extra_groups": []}
@@ -684,6 +700,9 @@ class Emperor:
     def _forget(self, vassal: Vassal) -> None:
         path = vassal.path
         self.vassals.pop(path, None)
+        subscriber = self.demand_subscribers.pop(path, None)
+        if subscriber is not None:
+            subscriber.goodbye()
         self._close_link(path)
         self.procs.pop(path, None)
         self._unlisten(path)

@@ -47,8 +47,10 @@ class Listener:
         return f"{self.proto}|{self.address}" if self.role == "worker" else f"{self.role}|{self.address}"
 
     def describe(self) -> str:
-        if self.unix_path is not None or self.address.startswith("@"):
-            return f"UNIX address {self.address}"
+        if self.sock.family == socket.AF_UNIX:
+            name = self.sock.getsockname()
+            shown = self.address if self.address != "on-demand" else f"{name} (on demand, from the Emperor)"
+            return f"UNIX address {shown}"
         return f"TCP address {self.display_address()}"
 
     def display_address(self) -> str:
