@@ -56,9 +56,16 @@ HEADER_OPTIONS = ("add-header", "del-header", "collect-header", "pull-header")
 # action outcomes
 NEXT, CONTINUE, BREAK, GOTO = 0, 1, 2, 3
 
+#: the ``set*`` actions: each overwrites one request variable with its (translated) argument
+_SET_VARS = {
+    "setmethod": "REQUEST_METHOD", "seturi": "REQUEST_URI", "setpathinfo": "PATH_INFO",
+    "setscriptname": "SCRIPT_NAME", "setremoteaddr": "REMOTE_ADDR", "setuser": "REMOTE_USER",
+    "setdocroot": "DOCUMENT_ROOT",
+}
+
+
 _REQUEST_ONLY = frozenset({"return", "break-with-status", "redirect", "redirect-302", "redirect-permanent",
-                           "redirect-301", "rewrite", "rewrite-last", "setmethod", "seturi", "setpathinfo",
-                           "setscriptname", "setremoteaddr", "setuser", "setdocroot"})
+                           "redirect-301", "rewrite", "rewrite-last", *_SET_VARS})
 ACTIONS = frozenset({"continue", "last", "break", "goto", "addheader", "delheader", "remheader", "log",
                      "addvar", "donotlog"}) | _REQUEST_ONLY
 
@@ -336,20 +343,8 @@ def _act(rule: Rule, st: _State) -> int:
     elif action == "addvar":
         key, _, value = arg.partition("=")
         env[key] = value
-    elif action == "setmethod":
-        env["REQUEST_METHOD"] = arg
-    elif action == "seturi":
-        env["REQUEST_URI"] = arg
-    elif action == "setpathinfo":
-        env["PATH_INFO"] = arg
-    elif action == "setscriptname":
-        env["SCRIPT_NAME"] = arg
-    elif action == "setremoteaddr":
-        env["REMOTE_ADDR"] = arg
-    elif action == "setuser":
-        env["REMOTE_USER"] = arg
-    elif action == "setdocroot":
-        env["DOCUMENT_ROOT"] = arg
+    elif action in _SET_VARS:
+        env[_SET_VARS[action]] = arg
     return NEXT
 
 
