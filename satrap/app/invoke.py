@@ -26,6 +26,7 @@ Send = Callable[[bytes], Any]
 _ERROR_BODY = b"Internal Server Error"
 _NO_APP_BODY = b"Internal Server Error (no python application found, check your config)"
 _NO_BODY_STATUS = frozenset((204, 304))
+_COALESCE = 65536  # a list body up to this size is sent with the head in one send
 
 
 class FileWrapper:
@@ -249,6 +250,10 @@ class Response:
             total = 0
             for chunk in result:
                 total += len(chunk)
+            if total <= _COALESCE and all(type(chunk) is bytes for chunk in result):
+                # a short list goes out with the head in one send: one syscall, one packet
+                self._send_head(total, b"".join(result))
+                return
             self._send_head(total, b"")
             for chunk in result:
                 if chunk:
@@ -260,9 +265,14 @@ class Response:
             if not self.head_sent:
                 if self.status is None:
                     raise AssertionError("the app yielded data before calling start_response()")
-                if type(chunk) is not bytes and not isinstance(chunk, (bytearray, memoryview)):
-                    _bad(chunk)
-                self._send_head(None, b"")
+                if type(chunk) is not bytes:
+                    if not isinstance(chunk, (bytearray, memoryview)):
+                        _bad(chunk)
+                    chunk = bytes(chunk)
+                # the head rides with the first chunk: an iterator app (Flask, Django) costs one
+                # send for a one-chunk body instead of two
+                self._send_head(None, chunk)
+                continue
             self._send_body(chunk)
 
     def _send_file(self, wrapper: FileWrapper) -> None:
