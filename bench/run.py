@@ -206,6 +206,11 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
                           f"{row['cpu_us'] or 0:7.1f} us/req  p99 {r.p99_ms:7.2f} ms"
                           f"{'  errors ' + str(r.errors) if r.errors else ''}"
                           f"{'  non2xx ' + str(r.non2xx) if r.non2xx else ''}", flush=True)
+        for s, (p, _port) in started.items():
+            # memory again at steady state, after every round of load: the pages a worker dirties
+            # while serving (refcounts, a full gc pass over un-frozen objects) show up only now
+            if p.popen.poll() is None:
+                results["memory_loaded"].setdefault(g.gid, {})[s] = memory(p.pid)
     finally:
         for p, _ in started.values():
             procs.stop(p)
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     outdir = BENCH / ".results" / "latest"
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
-    results: dict = {"runs": [], "memory": {}, "startup": {}, "commands": {}, "failures": [], "http_shape": {},
+    results: dict = {"runs": [], "memory": {}, "memory_loaded": {}, "startup": {}, "commands": {}, "failures": [], "http_shape": {},
                      "notes": notes, "versions": vers, "machine": report.machine(),
                      "rounds": args.rounds, "duration": args.duration, "quick": args.quick,
                      "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}

@@ -302,7 +302,10 @@ def _judge_start(cfg: Any, env: Mapping[str, str], report: FileReport, vassal: b
                                 "(--socket/--http-socket ADDR) or in the environment (UWSGI_SOCKET=ADDR)")
         return
     if not (cfg.module or cfg.wsgi_file or cfg.mount):
-        report.notes.append("no app configured (module, wsgi-file or mount): every request would get a 500")
+        if cfg.cgi or cfg.cgi_from_docroot:
+            report.notes.append("no WSGI app configured: every request goes to the CGI gateway (cgi)")
+        else:
+            report.notes.append("no app configured (module, wsgi-file or mount): every request would get a 500")
 
 
 _IMPORT_SCRIPT = """\

@@ -108,6 +108,8 @@ def _serve(cfg: Any) -> int:
     if pidfile:
         _write_pidfile(pidfile)
     prepare_process(cfg)
+    if cfg.limit_as:
+        _limit_address_space(int(cfg.limit_as))
     environ = os.environ
     listeners = open_listeners(cfg, environ)  # type: ignore[arg-type]
     for i, lst in enumerate(listeners):
@@ -174,6 +176,20 @@ def _serve(cfg: Any) -> int:
         on_exit()
         return code
     return Master(cfg, listeners, app, run_worker, start_cwd, on_exit).run()
+
+
+def _limit_address_space(megabytes: int) -> None:
+    """``limit-as``: RLIMIT_AS for the master and so every process it forks, as uWSGI sets it
+    (a runaway worker gets MemoryError instead of taking the machine down)."""
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    log("limiting address space of processes...")
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"limit-as = {megabytes}: cannot set the address space limit ({exc})") from None
+    log(f"your process address space limit is {limit} bytes ({megabytes} MB)")
 
 
 def _write_pidfile(path: str) -> None:

@@ -19,7 +19,9 @@ regexp match. Actions: ``continue``/``last`` (stop routing, run the app), ``brea
 ``redirect-permanent``/``redirect-301``, ``rewrite`` (next rule), ``rewrite-last`` (stop routing),
 ``goto:label``, ``addheader``, ``delheader``/``remheader``, ``log``, ``addvar:KEY=VALUE``,
 ``setmethod``, ``seturi``, ``setpathinfo``, ``setscriptname``, ``setremoteaddr``, ``setuser``,
-``setdocroot``, ``donotlog`` (accepted, no effect).
+``setdocroot``, ``donotlog`` (accepted, no effect), ``sse``/``sseraw`` (uWSGI's sse_offload
+plugin: the response becomes a redis pub/sub channel streamed as Server-Sent Events by the
+worker's offload engine, see :class:`Offload` and docs/offload.md).
 
 ``add-header`` adds a header to every response, ``del-header`` removes one. The layer is built once;
 a config with none of these options gets the app itself.
@@ -66,12 +68,56 @@ _SET_VARS = {
 
 _REQUEST_ONLY = frozenset({"return", "break-with-status", "redirect", "redirect-302", "redirect-permanent",
                            "redirect-301", "rewrite", "rewrite-last", *_SET_VARS})
+#: actions that hand the client connection to the worker's offload engine (sse_offload plugin)
+_OFFLOAD_ACTIONS = frozenset({"sse", "sseraw"})
 ACTIONS = frozenset({"continue", "last", "break", "goto", "addheader", "delheader", "remheader", "log",
-                     "addvar", "donotlog"}) | _REQUEST_ONLY
+                     "addvar", "donotlog"}) | _REQUEST_ONLY | _OFFLOAD_ACTIONS
 
 
 class RouteError(ValueError):
     """A rule satrap cannot run; the message names the option and the part at fault."""
+
+
+@dataclass(frozen=True)
+class Offload:
+    """A response body the worker does not produce itself: returned by the routing layer in place
+    of the app's body when ``sse``/``sseraw`` fires. The response head goes out as usual; then
+    ``app.invoke`` hands the client socket to the worker's offload engine, which streams the redis
+    channel to it while the worker serves the next request."""
+
+    kind: str  # "sse" (each message framed as SSE data lines) or "sseraw" (sent as is)
+    server: str  # host:port, /unix/path or @abstract
+    channel: str
+    password: str = ""
+    buffer_size: int = 4096
+
+
+_SSE_KEYS = ("server", "subscribe", "password", "buffer_size")
+_SSE_HEAD = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+
+
+def offload_task(action: str, arg: str) -> Offload | None:
+    """The sse action's argument (a channel name, or ``server=,subscribe=,password=,buffer_size=``)
+    as an :class:`Offload`; None (logged) when it names no channel. An empty ``server`` means
+    redis's default address, so a config that pulls ``${SSE_SERVER}`` from an app that sends no
+    such header still works."""
+    params = dict.fromkeys(_SSE_KEYS, "")
+    if "=" in arg:
+        for item in arg.split(","):
+            key, _, value = item.partition("=")
+            key = key.strip()
+            if key in params:
+                params[key] = value.strip()
+            elif key:
+                log(f"[sse_offload] ignoring unknown key {key!r} in {action}:{arg}")
+    else:
+        params["subscribe"] = arg.strip()
+    if not params["subscribe"]:
+        log(f"[sse_offload] unable to use \"{action}\" engine without a pubsub channel")
+        return None
+    size = _num(params["buffer_size"]) if params["buffer_size"] else 4096
+    return Offload(action, params["server"] or "127.0.0.1:6379", params["subscribe"], params["password"],
+                   min(max(size, 512), 1 << 20))
 
 
 @dataclass
@@ -93,6 +139,7 @@ class _State:
     vars: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     status: str = ""
+    offload: Offload | None = None  # set by sse/sseraw in the response chain
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -284,7 +331,7 @@ for _names, _fn in (
 class _Reply(Exception):
     """A routing action answered the request itself."""
 
-    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes | Offload) -> None:
         super().__init__(status)
         self.status, self.headers, self.body = status, headers, body
 
@@ -333,6 +380,14 @@ def _act(rule: Rule, st: _State) -> int:
         return CONTINUE if action == "rewrite-last" else NEXT
     if action == "goto":
         return GOTO
+    if action in _OFFLOAD_ACTIONS:
+        task = offload_task(action, arg)
+        if rule.option.startswith("response-"):
+            st.offload = task  # the Router hands it on once the app returned
+            return CONTINUE
+        if task is None:
+            raise _Reply("500 Internal Server Error", [("Content-Length", "0")], b"")
+        raise _Reply("200 OK", list(_SSE_HEAD), task)
     if action == "addheader":
         name, _, value = arg.partition(":")
         st.add.append((name.strip(), value.strip()))
@@ -392,6 +447,7 @@ class Router:
         self.add = add
         self.delete = delete
         self.collect = collect
+        self.offloads = any(r.action in _OFFLOAD_ACTIONS for r in response)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         st = _State(environ)
@@ -400,12 +456,24 @@ class Router:
                 run_chain(self.request, self.req_labels, st)
             except _Reply as reply:
                 self._finish(reply.status, reply.headers, st, start_response, None, response_chain=False)
+                if type(reply.body) is Offload:
+                    return reply.body
                 return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
 
         def routed_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return self._finish(status, headers, st, start_response, exc_info, response_chain=True)
 
-        return self.app(environ, routed_start_response)
+        if not self.offloads:
+            return self.app(environ, routed_start_response)
+        body = self.app(environ, routed_start_response)
+        if st.offload is None and not st.status and type(body) is not list:
+            body = _FirstChunk(body)  # a lazy app: run it to start_response (and the chain)
+        if st.offload is None:
+            return body
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        return st.offload
 
     def _finish(self, status: str, headers: list[tuple[str, str]], st: _State, start_response: Callable[..., Any],
                 exc_info: Any, response_chain: bool) -> Any:
@@ -436,6 +504,34 @@ class Router:
         if exc_info is not None:
             return start_response(status, headers, exc_info)
         return start_response(status, headers)
+
+
+class _FirstChunk:
+    """A lazy (generator) app's body advanced to its first non-empty chunk, so that its
+    ``start_response`` and with it the response chain have run before the body is handed on:
+    only then is it known whether an ``sse`` rule takes the response over."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._it = iter(body)
+        self._first: list[bytes] = []
+        try:
+            for chunk in self._it:
+                if chunk:
+                    self._first.append(chunk)
+                    break
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self) -> Any:
+        yield from self._first
+        yield from self._it
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
 
 
 def routing_layer(cfg: Any, app: WSGIApp) -> WSGIApp:

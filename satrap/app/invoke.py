@@ -20,12 +20,17 @@ import traceback
 from typing import Any, Callable, Iterable
 
 from satrap.protocol.http11 import response_head
+from satrap.routing import Offload
 
 Send = Callable[[bytes], Any]
 
 _ERROR_BODY = b"Internal Server Error"
 _NO_APP_BODY = b"Internal Server Error (no python application found, check your config)"
 _NO_BODY_STATUS = frozenset((204, 304))
+
+#: the worker's offload engine (``satrap.worker.offload.install`` sets it once per worker): called
+#: with the client socket and an :class:`Offload` after the response head went out
+offloader: Callable[[Any, Offload], None] | None = None
 _COALESCE = 65536  # a list body up to this size is sent with the head in one send
 
 
@@ -229,6 +234,8 @@ class Response:
                     self._send_head(len(body), body)
             elif type(result) is FileWrapper and not self.head_sent and not self.is_head:
                 self._send_file(result)
+            elif type(result) is Offload:
+                self._offload(result, environ)
             else:
                 self._run_iter(result)
             self.finish()
@@ -274,6 +281,23 @@ class Response:
                 self._send_head(None, chunk)
                 continue
             self._send_body(chunk)
+
+    def _offload(self, task: Offload, environ: dict[str, Any]) -> None:
+        """Send the head of a stream that ends when the connection does, then give the socket to
+        the offload engine (the worker closes its own descriptor; the engine holds a duplicate).
+        The app's length/framing headers are dropped: a framework's empty placeholder body
+        (Flask answers ``Content-Length: 0``) would otherwise end the stream before it starts."""
+        self.keep_alive = False
+        self.headers = [(n, v) for n, v in self.headers if n.lower() not in ("content-length", "transfer-encoding")]
+        body = environ.get("wsgi.input")
+        drain = getattr(body, "drain", None)
+        if drain is not None:
+            drain(1 << 20)  # an unread request body would make the worker's close() a reset
+        self._send_head(None, b"")
+        sock = getattr(self.send, "__self__", None)
+        if self.is_head or sock is None or offloader is None:
+            return
+        offloader(sock, task)
 
     def _send_file(self, wrapper: FileWrapper) -> None:
         """``wsgi.file_wrapper`` over a real file: ``os.sendfile`` straight from the page cache."""

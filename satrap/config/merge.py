@@ -24,6 +24,7 @@ from satrap.errors import ConfigError
 from satrap.options.catalog import BUILTIN_PLUGINS, IMPLEMENTED_LOGIC, LOGIC_KEYS, REGISTRY
 from satrap.options.convert import ConvertError
 from satrap.options.registry import Option, Registry
+from satrap.options.uwsgi_names import UWSGI_NAMES
 
 from . import placeholders as ph
 from .entries import Entry, Origin
@@ -33,6 +34,10 @@ from .model import Config
 from .sources import CONFIG_EXTENSIONS, argv_entries, env_entries
 from .xmlconf import parse_xml
 from .yamlconf import parse_yaml
+
+#: every spelling uWSGI itself knows (a declare-option of one of these never replaces it)
+_UWSGI_SPELLINGS = frozenset(n.replace("_", "-") for line in UWSGI_NAMES.splitlines() if line.strip()
+                             for n in line.split("|")[0].split())
 
 _READERS = {"ini": "ini", "yaml": "yaml", "yml": "yaml", "json": "json", "js": "json", "xml": "xml"}
 _BLOCK_END = {"endif", "end-if", "endfor", "end-for"}
@@ -152,7 +157,10 @@ class _Loader:
         i = 0
         while i < len(entries):
             entry = entries[i]
-            if entry.key in self.custom_options and self.registry.lookup(entry.key) is None:
+            if entry.key in self.custom_options and (self.registry.lookup(entry.key) is None
+                                                     or entry.key.replace("_", "-") not in _UWSGI_SPELLINGS):
+                # uWSGI's own options beat a declared one; satrap's own names (server-name's
+                # alias "domain") do not exist in uWSGI, so there the declared option is the one meant
                 self.run(self._custom(entry))
                 i += 1
                 continue
@@ -290,7 +298,7 @@ class _Loader:
                 for plugin in (p.strip() for p in value.replace(",", " ").split()):
                     base = plugin.rsplit("/", 1)[-1].removesuffix("_plugin.so")
                     if base and base not in BUILTIN_PLUGINS and not base.startswith("python"):
-                        self.note_unsupported(f"plugin {base}", entry.origin, "satrap only has python and http built in")
+                        self.note_unsupported(f"plugin {base}", entry.origin, "satrap has python, http and cgi built in")
         if opt is not None and opt.name == "declare-option2":
             self._declare(entry.value or "", entry.origin)
             return

@@ -3,7 +3,8 @@
 Forked by the master with the ``fastrouter`` listening sockets already bound (uwsgi protocol, from
 nginx ``uwsgi_pass`` or any uwsgi client). The subscription server(s) of
 ``fastrouter-subscription-server`` (UDP ``host:port`` or a unix datagram path) are read in the
-same event loop, so the table needs no locking and no shared memory.
+same event loop, so the table needs no locking and no shared memory. A node that announced a
+``notify`` path is sent ``[subscription ack] KEY => new node: ADDR`` there when it is added.
 
 Per connection: read the uwsgi header and vars block (``buffer-size``), take the key
 (``UWSGI_FASTROUTER_KEY``, else ``HTTP_HOST``), pick a node (subscriptions first, then
@@ -108,6 +109,7 @@ class FastRouter:
         self.stopping = False
         self.done: asyncio.Future[int] = loop.create_future()
         self.stop_deadline = 0.0
+        self.notify_sock: socket.socket | None = None  # sends "[subscription ack]" datagrams
 
     # -- start and stop ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,6 +146,9 @@ class FastRouter:
                 self.loop.remove_reader(sock.fileno())
             sock.close()
         self.sub_socks = []
+        if self.notify_sock is not None:
+            self.notify_sock.close()
+            self.notify_sock = None
 
     def _sweep(self) -> None:
         for line in self.table.expire(self.loop.time()):
@@ -181,6 +186,20 @@ class FastRouter:
                 continue
             for line in self.table.update(sub, self.loop.time()):
                 log(f"fastrouter: {line}")
+            for path, message in self.table.pop_acks():
+                self._notify(path, message)
+
+    def _notify(self, path: str, message: str) -> None:
+        """One acknowledgement datagram to a node's notify socket; best effort, as uWSGI: a node
+        that does not listen there loses nothing but the log line."""
+        if self.notify_sock is None:
+            self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
+                                             | socket.SOCK_CLOEXEC)
+        target = "\0" + path[1:] if path.startswith("@") else path
+        try:
+            self.notify_sock.sendto(message.encode("utf-8", "replace"), target)
+        except OSError:
+            pass
 
     # -- requests ----------------------------------------------------------------------------------
     def _accept(self, lsock: socket.socket) -> None:

@@ -16,6 +16,13 @@ Value forms (uWSGI's ``uwsgi_subscribe`` / ``uwsgi_subscribe2``):
 The announced address is this instance's first uwsgi socket (for an on-demand vassal: the socket
 the Emperor handed over), written so another process can connect to it: a unix socket by its
 absolute path, a TCP socket with the port it really got.
+
+``subscription-notify-socket = PATH`` (else ``notify-socket``) is sent along as ``notify``: the
+subscription server acknowledges a new node with a datagram there. :class:`NotifyListener` is the
+master's end of such a path: it logs each datagram as ``[notify-socket] ...`` (uWSGI's line).
+For ``notify-socket`` it binds the path as uWSGI does; for ``subscription-notify-socket`` only
+when no other process listens there (uWSGI leaves that path to whoever reads it, often the
+Emperor's ``notify-socket``: that process must keep receiving).
 """
 
 from __future__ import annotations
@@ -23,16 +30,18 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from satrap.errors import ConfigError
-from satrap.fastrouter.subscription import Subscription, encode_subscription
+from satrap.fastrouter.subscription import MAX_NOTIFY, Subscription, encode_subscription
 from satrap.log import log
 from satrap.net.listeners import parse_inet
 
-__all__ = ["Subscriber", "Target", "announce_address", "parse_subscribe2", "parse_subscribe_to"]
+__all__ = ["NotifyListener", "Subscriber", "Target", "announce_address", "notify_path", "parse_subscribe2",
+           "parse_subscribe_to"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,89 @@ class _Sender:
         self.socks.clear()
 
 
+def notify_path(cfg: Any) -> str:
+    """Where subscription servers should acknowledge this node ("" = nowhere), as an absolute
+    path (the server does not share this instance's working directory)."""
+    path = getattr(cfg, "subscription_notify_socket", None) or getattr(cfg, "notify_socket", None) or ""
+    if path and not path.startswith("@"):
+        path = os.path.abspath(path)
+    return path
+
+
+class NotifyListener:
+    """A unix datagram socket whose messages go to the log (``notify-socket``)."""
+
+    def __init__(self, sock: socket.socket, path: str) -> None:
+        self.sock = sock
+        self.path = path
+        self.inode = 0
+        if not path.startswith("@"):
+            try:
+                self.inode = os.stat(path).st_ino
+            except OSError:
+                pass
+
+    @classmethod
+    def open(cls, path: str, only_if_free: bool) -> NotifyListener | None:
+        """Bind ``path`` (a stale socket file is replaced); None, with a log line, when it cannot
+        be bound -- or, with ``only_if_free``, when a live process already listens there."""
+        target = "\0" + path[1:] if path.startswith("@") else path
+        if not path.startswith("@") and os.path.lexists(path):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as probe:
+                try:
+                    probe.connect(target)
+                except OSError as exc:
+                    if exc.errno != errno.ECONNREFUSED:
+                        log(f"notify socket {path}: {exc.strerror or exc}; not listening there")
+                        return None
+                    try:
+                        if stat.S_ISSOCK(os.lstat(path).st_mode):
+                            os.unlink(path)  # stale: its owner is gone
+                    except OSError:
+                        pass
+                else:
+                    if only_if_free:
+                        log(f"subscription acknowledgements go to the process listening on {path}")
+                        return None
+                    log(f"notify socket {path}: another process listens there; not binding it")
+                    return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+        try:
+            sock.bind(target)
+        except OSError as exc:
+            sock.close()
+            log(f"notify socket {path}: cannot bind: {exc.strerror or exc}; acknowledgements will not be logged")
+            return None
+        log(f"notification socket enabled on {path} (fd: {sock.fileno()})")
+        return cls(sock, path)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def drain(self) -> list[str]:
+        """Every datagram waiting, as text."""
+        out = []
+        for _ in range(64):
+            try:
+                data = self.sock.recv(8192)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            out.append(data.decode("utf-8", "replace").rstrip("\n"))
+        return out
+
+    def close(self) -> None:
+        """Close, and remove the socket file unless another process re-bound the path meanwhile."""
+        self.sock.close()
+        if self.inode:
+            try:
+                if os.stat(self.path).st_ino == self.inode:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+
+
 class Subscriber:
     """Announces this instance to every ``subscribe-to`` / ``subscribe2`` server."""
 
@@ -169,6 +261,7 @@ class Subscriber:
         self.cores = cores
         self.weight = cores if getattr(cfg, "auto_weight", False) else max(1, int(getattr(cfg, "weight", 1) or 1))
         self.address = address or announce_address(cfg, listeners)
+        self.notify = notify_path(cfg)
         self.next_at = 0.0
         self.sender = _Sender()
         self.errors: dict[str, str] = {}  # target source -> last error logged (log on change only)
@@ -220,7 +313,9 @@ class Subscriber:
             keys = [(target.key, target.modifier1)]
         weight = target.weight if target.weight is not None else self.weight
         return [Subscription(key=k, address=address, modifier1=m1 & 0xFF, modifier2=target.modifier2,
-                             cores=self.cores, load=0, weight=max(1, weight)) for k, m1 in keys if k]
+                             cores=self.cores, load=0, weight=max(1, weight),
+                             notify=self.notify if len(self.notify) <= MAX_NOTIFY else "")
+                for k, m1 in keys if k]
 
     def _send_all(self, unsubscribe: bool) -> int:
         sent = 0

@@ -4,7 +4,10 @@ The datagram is a uwsgi packet with modifier1 224; modifier2 is the command (0 s
 1 unsubscribe); its vars are ``key`` (the routing key: a host name), ``address`` (where the node's
 uwsgi socket is), and as decimal text ``modifier1``, ``modifier2`` (to put on the forwarded
 requests), ``cores``, ``load``, ``weight``; signed announces add ``unix`` and ``sign``, which are
-read and ignored here (satrap does not check signatures). Facts from uWSGI's
+read and ignored here (satrap does not check signatures). A node started with
+``subscription-notify-socket`` (or ``notify-socket``) adds ``notify``: a unix datagram path the
+server acknowledges a new node to, with one datagram ``[subscription ack] KEY => new node: ADDR``
+(uWSGI acknowledges additions only: removals and refreshes are silent). Facts from uWSGI's
 ``core/subscription.c`` and the SubscriptionServer docs.
 
 The table follows uWSGI's rules: a node not announced for ``tolerance`` seconds (uWSGI's
@@ -23,6 +26,7 @@ from satrap.protocol.errors import ProtocolError
 from satrap.protocol.uwsgi import Modifier1, encode_packet, parse_header, parse_vars
 
 __all__ = [
+    "MAX_NOTIFY",
     "SUBSCRIBE",
     "UNSUBSCRIBE",
     "Node",
@@ -35,6 +39,7 @@ __all__ = [
 SUBSCRIBE = 0
 UNSUBSCRIBE = 1
 MAX_NAME = 0xFF  # uWSGI refuses keys and addresses longer than 255 bytes
+MAX_NOTIFY = 101  # uWSGI keeps a notify path shorter than 102 bytes (it must fit sun_path)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Subscription:
     load: int = 0
     weight: int = 1
     unsubscribe: bool = False
+    notify: str = ""  # unix datagram path that wants "[subscription ack]" datagrams
 
 
 def encode_subscription(sub: Subscription) -> bytes:
@@ -57,9 +63,11 @@ def encode_subscription(sub: Subscription) -> bytes:
         raise ValueError("a subscription needs a key and an address")
     if len(sub.key.encode("latin-1")) > MAX_NAME or len(sub.address.encode("latin-1")) > MAX_NAME:
         raise ValueError("subscription key and address are limited to 255 bytes")
-    pairs = (("key", sub.key), ("address", sub.address), ("modifier1", str(sub.modifier1)),
+    pairs: tuple[tuple[str, str], ...] = (("key", sub.key), ("address", sub.address), ("modifier1", str(sub.modifier1)),
              ("modifier2", str(sub.modifier2)), ("cores", str(sub.cores)), ("load", str(sub.load)),
              ("weight", str(sub.weight)))
+    if sub.notify:
+        pairs += (("notify", sub.notify),)
     return encode_packet(pairs, Modifier1.SUBSCRIPTION, UNSUBSCRIBE if sub.unsubscribe else SUBSCRIBE)
 
 
@@ -84,10 +92,11 @@ def parse_subscription(datagram: bytes) -> Subscription:
         raise ProtocolError("subscription packet without key or address")
     if len(key) > MAX_NAME or len(address) > MAX_NAME:
         raise ProtocolError("subscription key or address longer than 255 bytes")
+    notify = got.get("notify", "")
     return Subscription(key=key, address=address, modifier1=_num(got.get("modifier1"), 255),
                         modifier2=_num(got.get("modifier2"), 255), cores=_num(got.get("cores"), 1 << 62),
                         load=_num(got.get("load"), 1 << 62), weight=_num(got.get("weight"), 1 << 31) or 1,
-                        unsubscribe=m2 == UNSUBSCRIBE)
+                        unsubscribe=m2 == UNSUBSCRIBE, notify=notify if 0 < len(notify) <= MAX_NOTIFY else "")
 
 
 @dataclass(eq=False)
@@ -104,6 +113,7 @@ class Node:
     subscribed: float = 0.0
     last_seen: float = 0.0
     failed: bool = False  # a connection to it failed: skipped until its next announce
+    notify: str = ""  # where the node wants its acknowledgement datagrams
     current: int = field(default=0, repr=False)  # smooth weighted round robin state
     requests: int = 0
     failures: int = 0
@@ -121,6 +131,12 @@ class SubscriptionTable:
     def __init__(self, tolerance: float = 17.0) -> None:
         self.tolerance = float(tolerance)
         self.pools: dict[str, list[Node]] = {}
+        self.acks: list[tuple[str, str]] = []  # (notify path, message) waiting to be sent
+
+    def pop_acks(self) -> list[tuple[str, str]]:
+        """The acknowledgements :meth:`update` queued (the caller sends them) -- and forget them."""
+        acks, self.acks = self.acks, []
+        return acks
 
     def __len__(self) -> int:
         return sum(len(nodes) for nodes in self.pools.values())
@@ -143,14 +159,17 @@ class SubscriptionTable:
             node.last_seen = now
             node.weight, node.cores, node.load = max(1, sub.weight), sub.cores, sub.load
             node.modifier1, node.modifier2 = sub.modifier1, sub.modifier2
+            node.notify = sub.notify
             return [f"[subscription] {sub.key} => node {sub.address} is back"] if revived else []
         lines = []
         if nodes is None:
             nodes = self.pools[sub.key] = []
             lines.append(f"[subscription] new pool: {sub.key}")
         nodes.append(Node(sub.key, sub.address, sub.modifier1, sub.modifier2, max(1, sub.weight), sub.cores,
-                          sub.load, subscribed=now, last_seen=now))
+                          sub.load, subscribed=now, last_seen=now, notify=sub.notify))
         lines.append(f"[subscription] {sub.key} => new node: {sub.address}")
+        if sub.notify:
+            self.acks.append((sub.notify, f"[subscription ack] {sub.key} => new node: {sub.address}"))
         return lines
 
     def expire(self, now: float) -> list[str]:

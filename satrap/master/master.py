@@ -29,6 +29,7 @@ from satrap.log import log
 from satrap.master.signals import SignalQueue
 from satrap.master.workers import State, WorkerSlot
 from satrap.net.listeners import INHERIT_ENV, Listener, export_listeners
+from satrap.net.listenq import ListenQueueMonitor
 from satrap.proctitle import set_title
 from satrap.scoreboard import Scoreboard
 from satrap.worker.context import CHILD_SIGNALS
@@ -101,12 +102,22 @@ class Master:
         self.spare_since: float | None = None
         self.next_cheaper_check = 0.0
         from satrap.cron import CronTable
-        from satrap.fastrouter.subscriber import Subscriber
+        from satrap.fastrouter.subscriber import NotifyListener, Subscriber, notify_path
 
         self.cron = CronTable(cfg)
         # subscribe-to: announce this instance to a fastrouter's subscription server
         self.subscriber = (Subscriber(cfg, self.worker_listeners)
                            if getattr(cfg, "subscribe_to", None) or getattr(cfg, "subscribe2", None) else None)
+        # notify-socket (and subscription-notify-socket): datagrams logged as "[notify-socket] ..."
+        self.notify: NotifyListener | None = None
+        if getattr(cfg, "notify_socket", None):
+            path = str(cfg.notify_socket)
+            self.notify = NotifyListener.open(path if path.startswith("@") else os.path.abspath(path),
+                                              only_if_free=False)
+        elif self.subscriber is not None and getattr(cfg, "subscription_notify_socket", None):
+            self.notify = NotifyListener.open(notify_path(cfg), only_if_free=True)
+        # the accept queue of every listener, looked at once a second (uWSGI's listen_queue)
+        self.listenq = ListenQueueMonitor((_socket_name(lst), lst.sock) for lst in listeners)
         self._adopt_old_workers()
 
     # -- start --------------------------------------------------------------------------------
@@ -174,18 +185,26 @@ class Master:
                 self._on_emperor()
             for fd in ready & self.fifos.keys():
                 self._on_fifo(fd)
+            if self.notify is not None and self.notify.fileno() in ready:
+                for message in self.notify.drain():
+                    log(f"[notify-socket] {message}")
             if self.mode is Mode.CHEAP and any(lst.sock.fileno() in ready for lst in self.worker_listeners):
                 self._wake_from_cheap()
             self._reap()
             now = time.monotonic()
             self._tick(now)
             self._watch_activity(now)
+            if self.mode is not Mode.SHUTDOWN:
+                for line in self.listenq.check(now):
+                    log(line)
             if self.subscriber is not None and self.mode is not Mode.SHUTDOWN:
                 self.subscriber.tick(time.time())
             if self.mode is Mode.SHUTDOWN and not self.by_pid and not self.old_workers:
                 break
         if stats is not None:
             stats.close()
+        if self.notify is not None:
+            self.notify.close()
         log("goodbye to satrap.")
         self.on_exit()
         return self.exit_code
@@ -207,6 +226,8 @@ class Master:
         fds = [self.signals.read_fd, *self.fifos]
         if self.link is not None and not self.link.lost:
             fds.append(self.link.fileno())
+        if self.notify is not None:
+            fds.append(self.notify.fileno())
         if self.mode is Mode.CHEAP:
             fds.extend(lst.sock.fileno() for lst in self.worker_listeners)
         try:
@@ -687,16 +708,18 @@ class Master:
                 "last_spawn": int(slot.born_epoch), "status_classes": list(st.status_classes),
                 "latency_buckets": list(st.latency_buckets),
             })
+        queues = self.listenq.read()  # fresh: a stats reader sees the queue as it is now
         return {
             "pid": self.pid,
             "started": self.started,
             "mode": self.mode.value,
             "threads": int(self.cfg.threads or 1),
             "processes": self.processes,
-            "sockets": [{"name": lst.address if lst.unix_path is None and lst.port == 0 else
-                         (lst.unix_path or lst.display_address()), "proto": lst.proto,
-                         "fd": lst.sock.fileno() if lst.sock.fileno() >= 0 else -1}
-                        for lst in self.listeners],
+            "sockets": [{"name": _socket_name(lst), "proto": lst.proto,
+                         "fd": lst.sock.fileno() if lst.sock.fileno() >= 0 else -1,
+                         "queue": q.queue, "max_queue": q.max_queue}
+                        for lst, q in zip(self.listeners, queues)],
+            "listen_queue_errors": self.listenq.errors,
             "workers": workers,
         }
 
@@ -784,6 +807,11 @@ class Master:
         sys.stderr.flush()
         signal.set_wakeup_fd(-1)
         os.execve(sys.executable, [sys.executable, "-m", "satrap", *self.cfg.argv], env)
+
+
+def _socket_name(lst: Listener) -> str:
+    """A listener as uWSGI names it in stats and logs: the unix path, or host:port as bound."""
+    return lst.address if lst.unix_path is None and lst.port == 0 else (lst.unix_path or lst.display_address())
 
 
 def _kill(pid: int, sig: int) -> None:

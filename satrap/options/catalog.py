@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .convert import to_size
+from .convert import ConvertError, to_size
 from .registry import Option, Registry
 from .uwsgi_names import UWSGI_NAMES
 
@@ -45,6 +45,14 @@ def _todo(name: str, kind: str, reason: str, category: str, **kw: Any) -> Option
 
 
 M = "master"
+
+
+def _ext_command(raw: str | None) -> str:
+    """``cgi-helper`` values are ext=command: refused when the config is read, as uWSGI does."""
+    ext, sep, command = (raw or "").partition("=")
+    if not sep or not ext.strip() or not command.strip():
+        raise ConvertError("ext=command (e.g. .py=python3)")
+    return raw or ""
 
 #: hook phases satrap runs (satrap.hooks.run_phase is called there); the rest stay unsupported
 HOOK_PHASES = ("asap", "pre-jail", "post-jail", "as-root", "as-user", "pre-app", "post-app", "post-fork",
@@ -149,8 +157,13 @@ _SATRAP_ROWS: tuple[Option, ...] = (
           "wakes one idle worker per connection, which is the herd thunder-lock exists to tame", "processes"),
     _o("harakiri", "int", 0, "kill a worker whose request runs longer than this many seconds (0 = off)",
        "processes", short="t"),
+    _o("offload-threads", "int", 0, "threads per worker that stream offloaded responses (the sse/sseraw routing "
+       "actions of uWSGI's sse_offload plugin) so the worker is free at once; started on first use "
+       "(0: the stream runs in the worker thread, which waits for it)", "processes", aliases="offload-thread"),
     _o("max-requests", "int", 0, "recycle a worker after this many requests (0 = never)", "processes", short="R"),
     _o("min-worker-lifetime", "int", 10, "seconds a worker must live before max-requests/reload-on-rss recycle it", "processes"),
+    _o("limit-as", "int", 0, "limit the address space (RLIMIT_AS) of the master and every process it starts "
+       "to this many megabytes (0 = no limit)", "processes"),
     _o("reload-on-rss", "int", 0, "recycle a worker whose RSS exceeds this many megabytes (0 = never)", "processes"),
     _o("worker-reload-mercy", "int", 60, "seconds a stopping worker gets before it is killed", "processes"),
     _o("reload-mercy", "int", 0, "seconds to wait for children on reload/shutdown (0 = built-in)", "processes"),
@@ -291,6 +304,12 @@ _SATRAP_ROWS: tuple[Option, ...] = (
     _o("subscribe2", "list", (), "server=...,key=...[,addr=...,weight=...,modifier1=...,modifier2=...,check=FILE]: "
        "the key=value form of subscribe-to", "cluster", implies=M),
     _o("subscribe-freq", "int", 10, "seconds between two subscription announces", "cluster"),
+    _o("subscription-notify-socket", "str", None, "unix datagram path sent with each announce: the subscription "
+       "server acknowledges a new node there; the master logs the acknowledgements as [notify-socket] lines "
+       "(binding the path only when no other process listens on it)", "cluster", implies=M),
+    _o("notify-socket", "str", None, "unix datagram socket the master binds; each datagram received is logged "
+       "as a [notify-socket] line (subscription acknowledgements come here when subscription-notify-socket "
+       "is unset)", "cluster", implies=M),
     _o("weight", "int", 1, "this instance's weight in its subscription announces (load balancing)", "cluster"),
     _o("auto-weight", "bool", False, "announce processes x threads as this instance's weight", "cluster"),
     # --- config ----------------------------------------------------------------------------
@@ -325,6 +344,40 @@ _SATRAP_ROWS: tuple[Option, ...] = (
        "tasks", implies=M),
     _o("cron2", "list", (), "key=value cron: minute=,hour=,day=,month=,week=,unique=1 then the command",
        "tasks", implies=M),
+    # --- CGI (satrap.app.cgi: uWSGI's cgi plugin, modifier1 9) ---------------------------
+    _o("cgi", "list", (), "[mountpoint=]directory or script run as CGI (uWSGI's cgi plugin): without a WSGI "
+       "app every request goes to it, beside one only modifier1 9 requests (nginx uwsgi_modifier1 9)", "cgi"),
+    _o("cgi-map-helper", "list", (), "ext=command: run scripts ending in ext with this interpreter "
+       "(.py=python3); they need not be executable", "cgi", aliases="cgi-helper", convert=_ext_command),
+    _o("cgi-from-docroot", "bool", False, "look scripts up under the request's DOCUMENT_ROOT (from nginx) "
+       "instead of the cgi directories", "cgi"),
+    _o("cgi-buffer-size", "int", 65536, "largest CGI header block read from a script, in bytes (more: 502)",
+       "cgi", convert=to_size),
+    _o("cgi-timeout", "int", 60, "seconds a CGI script may stay silent; then its process group is killed "
+       "(504 when nothing was sent yet)", "cgi"),
+    _o("cgi-index", "list", (), "file name tried when a CGI URL is a directory; repeatable", "cgi"),
+    _o("cgi-allowed-ext", "list", (), "run only scripts ending in this suffix (others: 403); repeatable", "cgi"),
+    _o("cgi-unset", "list", (), "remove this variable from every CGI script's environment; repeatable", "cgi"),
+    _todo("cgi-loadlib", "list", "it dlopen()s a C optimizer into uWSGI; satrap runs no C plugins, remove it",
+          "cgi"),
+    _o("cgi-optimize", "bool", False, "resolve the cgi paths once at start-up (they must exist then) instead "
+       "of per request", "cgi", aliases="cgi-optimized"),
+    _noop("cgi-path-info", "bool", "uWSGI's cgi plugin declares it but never reads it: PATH_INFO is always "
+          "what follows the script in the URL", "cgi"),
+    _o("cgi-do-not-kill-on-error", "bool", False, "leave a CGI script running when its client goes away or it "
+       "fails (it is still waited for)", "cgi"),
+    _noop("cgi-async-max-attempts", "int", "satrap has no async mode: a CGI script is always waited for at "
+          "the end of its request", "cgi"),
+    _o("cgi-close-stdin-on-eof", "bool", False, "close a CGI script's stdin after the request body; satrap "
+       "always does, so a script reading to EOF never hangs", "cgi"),
+    _o("cgi-safe", "list", (), "a CGI script whose real path starts with this prefix may lie outside the "
+       "docroot (a symlink's target); repeatable", "cgi"),
+    _o("cgi-dontresolve", "bool", False, "run a symlinked CGI script by its link path (argv[0], SCRIPT_NAME), "
+       "not its target, after the checks on the target (OpenWrt's patch)", "cgi"),
+    _noop("cgi-mode", "bool", "uWSGI's cgi-mode writes \"Status: NNN\" instead of an HTTP status line on uwsgi "
+          "sockets; nginx reads both, so satrap always writes the status line", "cgi", short="c"),
+    _o("http-socket-modifier1", "int", 0, "modifier1 of the requests on http-socket listeners: 9 sends them "
+       "to the CGI gateway even when a WSGI app is configured", "sockets"),
     _o("strict", "bool", False, "unknown keys in config files are errors, not warnings", "config"),
     _o("print-config", "bool", False, "satrap: print the effective config with where each value came from, and exit",
        "control", satrap_only=True),
@@ -336,7 +389,7 @@ _SATRAP_ROWS: tuple[Option, ...] = (
 BUILTIN_PLUGINS = frozenset({
     "python", "python3", "python2", "http", "router_static", "corerouter", "logfile", "syslog",
     "ping", "stats_pusher_file", "transformation_chunked", "transformation_gzip",
-    "router_redirect", "router_rewrite",
+    "router_redirect", "router_rewrite", "cgi", "sse_offload", "fastrouter", "netlink",
 })
 
 # prefix, support, category, reason -- first match wins (longest/specific prefixes first)
@@ -361,7 +414,6 @@ _STATUS_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("max-worker-lifetime", "noop", "processes", "time-based recycling is not implemented yet"),
     ("max-requests-delta", "noop", "processes", "per-worker max-requests skew is not implemented"),
     ("thunder-lock", "noop", "processes", "accept serialisation tuning is not needed by satrap"),
-    ("offload-threads", "noop", "processes", "offloading is not implemented; responses are sent by the worker"),
     ("close-on-exec", "noop", "processes", "satrap's sockets are already close-on-exec for the app's children"),
     ("catch-exceptions", "noop", "app", "tracebacks are logged, never sent to clients"),
     ("so-", "noop", "sockets", "socket tuning knob not implemented"),
@@ -451,7 +503,7 @@ _PLUGIN_RULES: dict[str, tuple[str, str, str]] = {
 }
 
 _LANG_PLUGINS = frozenset({
-    "php", "rack", "psgi", "lua", "jvm", "mono", "cgi", "pypy", "jwsgi", "ring", "gccgo", "mongrel2",
+    "php", "rack", "psgi", "lua", "jvm", "mono", "pypy", "jwsgi", "ring", "gccgo", "mongrel2",
     "rbthreads", "fiber", "v8", "xslt", "webdav", "pty", "symcall", "ldap", "geoip", "sqlite3",
     "rrdtool", "glusterfs", "rados", "pam", "nagios", "notfound", "dumbloop", "curl_cron",
 })

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
+
+from satrap.net import listenq
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-# struct tcp_info (linux/tcp.h): 8 single-byte fields, then u32 rto, ato, snd_mss, rcv_mss,
-# unacked, sacked. On a LISTEN socket the kernel reports the current accept queue length in
-# tcpi_unacked and the backlog limit in tcpi_sacked.
-_TCP_INFO = struct.Struct("=8B6I")
-_TCP_INFO_OPT = getattr(socket, "TCP_INFO", 11)
 
 
 def memory(pid: int) -> tuple[int, int]:
@@ -32,7 +28,7 @@ def memory(pid: int) -> tuple[int, int]:
 
 
 def listen_queue(fd: int) -> tuple[int, int]:
-    """(queue, max_queue) of a listening TCP socket fd; (0, 0) for unix sockets or on error.
+    """(queue, max_queue) of a listening socket fd (TCP or unix); (0, 0) when unknown.
 
     The fd is duplicated so the caller's socket object is never closed or re-owned here.
     """
@@ -48,13 +44,5 @@ def listen_queue(fd: int) -> tuple[int, int]:
         os.close(dup)
         return 0, 0
     with sock:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6):
-            return 0, 0
-        try:
-            raw = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO_OPT, _TCP_INFO.size)
-        except OSError:
-            return 0, 0
-    if len(raw) < _TCP_INFO.size:
-        return 0, 0
-    values = _TCP_INFO.unpack(raw)
-    return values[12], values[13]
+        unix = listenq.unix_queues() if sock.family == socket.AF_UNIX else None
+        return listenq.read_queue(sock, unix) or (0, 0)

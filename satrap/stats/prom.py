@@ -80,6 +80,8 @@ def _instance(fam: Any, base: dict[str, str], doc: dict[str, Any]) -> None:
         lab = _labels(base, socket=sock.get("name", ""), proto=sock.get("proto", ""))
         fam("satrap_listen_queue", "gauge", "connections waiting in the accept backlog").add(lab, sock.get("queue", 0))
         fam("satrap_listen_queue_max", "gauge", "accept backlog limit").add(lab, sock.get("max_queue", 0))
+    fam("satrap_listen_queue_errors_total", "counter", "master checks (one a second) that found an accept "
+        "backlog full").add(_labels(base), doc.get("listen_queue_errors", 0))
     workers = list(doc.get("workers", ()))
     fam("satrap_workers", "gauge", "worker slots").add(_labels(base), len(workers))
     fam("satrap_workers_busy", "gauge", "workers serving a request right now").add(

@@ -7,7 +7,8 @@ Prometheus text and the status page are rendered from the document this returns.
 
 Values are true, not decorative: ``requests``/``tx``/``avg_rt``/``running_time`` come from the
 workers' shared-memory slots, ``rss``/``vsz`` from ``/proc/PID/statm``, ``listen_queue`` from
-``TCP_INFO`` on the listening sockets. Where satrap has nothing to report (signals, the per-core
+``TCP_INFO`` on TCP listeners and netlink ``sock_diag`` on unix ones (``satrap.net.listenq``),
+``listen_queue_errors`` counts the master's once-a-second looks that found a queue full. Where satrap has nothing to report (signals, the per-core
 split of a threaded worker's requests) the value is 0, never invented.
 
 satrap adds, per worker, ``status_classes`` (responses by class 1xx..5xx) and
@@ -55,10 +56,13 @@ class SnapshotBuilder:
 
     def _build(self, view: dict[str, Any], with_cores: bool) -> dict[str, Any]:
         sockets = []
-        total_queue = 0
+        total_queue = 0  # uWSGI's listen_queue (and load) is the longest queue, not the sum
         for sock in view.get("sockets", ()):
-            queue, max_queue = procinfo.listen_queue(int(sock.get("fd", -1)))
-            total_queue += queue
+            if "queue" in sock:  # the master read it (netlink for unix sockets, TCP_INFO for TCP)
+                queue, max_queue = int(sock["queue"]), int(sock.get("max_queue", 0))
+            else:
+                queue, max_queue = procinfo.listen_queue(int(sock.get("fd", -1)))
+            total_queue = max(total_queue, queue)
             sockets.append({"name": str(sock.get("name", "")), "proto": str(sock.get("proto", "")),
                             "queue": queue, "max_queue": max_queue, "shared": 0, "can_offload": 0})
         threads = max(1, int(view.get("threads", 1) or 1))
@@ -66,7 +70,7 @@ class SnapshotBuilder:
         return {
             "version": _VERSION,
             "listen_queue": total_queue,
-            "listen_queue_errors": 0,
+            "listen_queue_errors": int(view.get("listen_queue_errors", 0) or 0),
             "signal_queue": 0,
             "load": total_queue,
             "pid": int(view.get("pid", os.getpid())),

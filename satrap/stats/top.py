@@ -64,7 +64,8 @@ def _workers_block(addr: str, doc: dict[str, Any], rates: Rates, now: float, onc
                     f"{int(w.get('harakiri_count', 0)):>5}")
     head = (f"{indent}== {addr} == {doc.get('server', 'uwsgi')} {doc.get('version', '?')} "
             f"pid {doc.get('pid', 0)} workers {len(workers)} busy {busy} req {total} "
-            f"rps {total_rps:.1f} lq {doc.get('listen_queue', 0)}")
+            f"rps {total_rps:.1f} lq {doc.get('listen_queue', 0)}"
+            + (f" lq-full {doc['listen_queue_errors']}" if doc.get("listen_queue_errors") else ""))
     return [head, indent + _HEADER] + rows
 
 

@@ -173,6 +173,7 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
 
 
 _SCHEME_HTTPS = frozenset(("on", "1", "ON", "On"))
+_NO_PLUGIN: Any = object()  # a modifier1 no app serves (uWSGI: no plugin loaded for it)
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0", "HTTP/2.0"))
 _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 
@@ -202,7 +203,8 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
             log(f"invalid request block size: {size} (max {ctx.buffer_size})...skip "
                 f"(from {conn.addr}{_http_hint(buf)})")
             return False
-        if modifier1 not in (0, 30):
+        app = ctx.by_modifier.get(modifier1, _NO_PLUGIN)
+        if app is _NO_PLUGIN:
             log(f"-- unavailable modifier requested: {modifier1} -- (from {conn.addr}{_http_hint(buf)})")
             return False
         end = 4 + size
@@ -256,7 +258,7 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         version = "HTTP/1.0"
     resp = Response(sock.sendall, version, False, method == "HEAD", False)
     try:
-        resp.run(ctx.app, env)
+        resp.run(app, env)
     except (OSError, ResponseAborted):
         pass
     else:

@@ -43,6 +43,8 @@ class WorkerContext:
     uwsgi_allow: tuple[Any, ...]  # ipaddress networks; empty = everyone
     max_requests: int
     harakiri_alarm: int  # seconds; only without a master (the master watches otherwise)
+    #: uwsgi modifier1 -> app (0 and 30: WSGI; 9: CGI when configured); others are refused
+    by_modifier: dict[int, Callable[..., Any] | None] = field(default_factory=dict)
     base_environ: dict[int, dict[str, Any]] = field(default_factory=dict)  # by listener fd
     requests: int = 0
     stopping: bool = False

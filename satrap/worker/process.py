@@ -21,6 +21,10 @@ from satrap.scoreboard import Scoreboard
 from satrap.worker.allow import allow_list
 from satrap.worker.context import CHILD_SIGNALS, WorkerContext
 from satrap.worker.loop import WorkerLoop
+# imported here, before fork, like every module a worker needs: a module first imported in a
+# worker after fork rewrites shared interpreter tables (interned strings) and costs each worker
+# megabytes of private memory
+from satrap.worker.offload import install as install_offload
 from satrap.worker.reqlog import RequestLog
 
 
@@ -43,6 +47,14 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
         log("*** no app loaded: every request will get a 500 (set need-app to exit instead) ***")
         return None, 0
     if app is None:
+        from satrap.app.cgi import cgi_configured
+
+        if cgi_configured(cfg):  # uWSGI's cgi plugin alone: every request runs a CGI script
+            from satrap.app.pipeline import wrap
+
+            log("no WSGI app configured: every request goes to the CGI gateway")
+            run_phase(cfg, "post-app")
+            return wrap(cfg, None), 0
         if cfg.need_app:
             log("satrap: need-app is set but no app is configured (module, wsgi-file or mount): exiting")
             return None, int(ExitCode.APP_LOAD)
@@ -59,8 +71,15 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
 def make_context(cfg: Any, app: Any, wid: int, scoreboard: Scoreboard | None) -> WorkerContext:
     keepalive = float(cfg.http_keepalive) if _is_number(cfg.http_keepalive) and float(cfg.http_keepalive) > 1 else 5.0
     allow = allow_list(getattr(cfg, "uwsgi_allow", None) or [])
+    from satrap.app.pipeline import modifier1_apps
+
+    by_modifier = modifier1_apps(cfg, app)
+    if 9 in by_modifier:  # CGI (modifier1 9): its scripts are reaped by the request, not by a handler
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # (a master's handler is inherited at fork)
+        app = by_modifier.get(int(getattr(cfg, "http_socket_modifier1", 0) or 0), app)
     return WorkerContext(
         app=app,
+        by_modifier=by_modifier,
         wid=wid,
         pid=os.getpid(),
         limits=Limits(max_head=int(cfg.buffer_size), limit_post=int(cfg.limit_post or 0)),
@@ -131,6 +150,7 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     from satrap.uwsgi_api import bind_worker_context, worker_exiting
 
     bind_worker_context(ctx)
+    install_offload(cfg)  # offload-threads: started only when a response is offloaded
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))

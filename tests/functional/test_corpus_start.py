@@ -31,7 +31,7 @@ from support import read_until_eof
 from satrap.protocol.uwsgi import encode_packet
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "uwsgi-configs" / "files"
-MIN_STARTED = 46  # ratchet: the count this test has reached; the issue's target is 50 of 55
+MIN_STARTED = 50  # ratchet: the count this test has reached (the issue asked for at least 50 of 55)
 
 #: include chains: the file a /etc/... include stands for (by corpus number)
 INCLUDES = {"003": "004", "005": "004", "006": "004", "007": "004", "034": "035", "036": "037", "042": "043"}
@@ -46,6 +46,8 @@ app = application
 def __getattr__(name):
     return application
 '''
+
+CGI_STANDIN = '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nstandin cgi %s\\n" "$PATH_INFO"\n'
 
 SOCKET_KEYS = {"socket", "uwsgi-socket", "http-socket", "http", "s", "shared-socket", "http11-socket"}
 HTTP_KEYS = {"http-socket", "http", "http11-socket"}
@@ -104,6 +106,17 @@ def rewrite_value(key: str, value: str, plan: Plan, include_map: dict[str, Path]
         return key, value
     if k == "callable":
         return key, "application"
+    if k in ("cgi", "cgi-safe"):  # uWSGI's cgi plugin: a stand-in script answers every URL
+        script = tmp / "cgi" / "standin.cgi"
+        if not script.exists():
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text(CGI_STANDIN)
+            script.chmod(0o755)
+        if k == "cgi-safe":
+            return key, str(script.parent)
+        plan.has_app = True  # a CGI-only config has its app: the request must reach the script
+        prefix, sep, _ = value.partition("=")
+        return key, f"{prefix}={script}" if sep else str(script)
     if k in ("emperor-on-demand-directory", "emperor-on-demand-dir"):
         plan.on_demand = True
         return key, str(tmp / "ondemand")
