@@ -11,7 +11,8 @@ Modules:
 
 * :mod:`satrap.router.settings` - the knobs, read once from the Config;
 * :mod:`satrap.router.upstream` - the worker side: address, connect, vars, response head;
-* :mod:`satrap.router.proxy` - one client connection (keep-alive, pipelining, bodies, errors);
+* :mod:`satrap.router.proxy` - one client connection, a callback state machine on raw sockets
+  (keep-alive, pipelining, bodies, errors);
 * :mod:`satrap.router.server` - accept loop, connection cap, timeout sweeper, graceful stop;
 * :mod:`satrap.router.process` - :func:`run_router`, the body of the router process.
 """

@@ -3,8 +3,9 @@
 The master forks the router with signals reset to defaults and the client-facing listening
 sockets bound; the workers listen on ``upstream`` (uwsgi protocol). Signals, as for a worker:
 SIGHUP and SIGTERM are a graceful stop (finish in-flight requests, close idle keep-alive
-connections), SIGQUIT and SIGINT a quick one. uvloop is used when installed (it measurably cuts
-the per-request cost, see docs/router.md) unless ``SATRAP_NO_UVLOOP`` is set.
+connections), SIGQUIT and SIGINT a quick one. uvloop is used when installed unless
+``SATRAP_NO_UVLOOP`` is set; it makes little difference since the connections' sockets are
+polled by the router's own epoll (one reader in the loop, see :mod:`satrap.router.server`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def run_router(cfg: Any, listeners: list[Listener], upstream: str, index: int) -
             f"max {settings.max_connections} connections)")
         code = loop.run_until_complete(router.done)
         loop.run_until_complete(router.close_all())
+        router.close()
         return code
     finally:
         loop.close()

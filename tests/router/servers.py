@@ -120,7 +120,11 @@ class Server:
         elif not self.harness:
             self.satrap = Satrap(["--http", f"127.0.0.1:{self.port}", *base], workdir, log_path)
         else:
-            name = f"@satrap-rt-{tag}"
+            # upstream="tcp": the workers listen on a TCP uwsgi socket (the router's connect
+            # then completes asynchronously), else on an abstract unix socket
+            name = f"127.0.0.1:{free_port()}" if upstream == "tcp" else f"@satrap-rt-{tag}"
+            if upstream == "tcp":
+                upstream = None
             self.satrap = Satrap(["--socket", name, *base], workdir, log_path)
             self.router_log = workdir / f"router-{tag}.log"
             self._router_out = open(self.router_log, "wb")

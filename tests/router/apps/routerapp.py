@@ -34,6 +34,8 @@ def application(environ, start_response):
         time.sleep(float(environ.get("QUERY_STRING") or 1))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slept"]
+    if path == "/die":  # the worker dies in the middle of a request
+        os.kill(os.getpid(), 9)
     if path == "/pid":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(os.getpid()).encode()]
