@@ -9,7 +9,9 @@ py-spy httptools``). For the plain app on ``--http-socket`` it samples one worke
 each sample) and the top satrap functions by inclusive time. Then it times
 ``satrap.protocol.http11.parse_head`` against ``httptools.HttpRequestParser`` on the same bytes,
 with the httptools side building the same result (method, path, query, HTTP_* dict), since a
-parser that returns less is not a like-for-like replacement.
+parser that returns less is not a like-for-like replacement. That httptools side still skips
+satrap's strictness checks and its framing/Host/keep-alive step, so it flatters httptools: made
+equally strict it is slower than satrap's parser (see docs/architecture.md).
 
 Why one process by default: all wrk load lands on the sampled worker, so the profile has the
 most samples and no idle time from connections parked in the other worker.

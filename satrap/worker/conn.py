@@ -28,16 +28,20 @@ _MSG_DONTWAIT = socket.MSG_DONTWAIT
 
 
 class Conn:
-    """A client connection: its socket, its unparsed bytes and its per-connection environ."""
+    """A client connection: its socket, its unparsed bytes, and what its requests' environs are
+    made of: the listener's shared base environ (never written to: each request copies it once)
+    and the peer's REMOTE_ADDR/REMOTE_PORT."""
 
-    __slots__ = ("sock", "fd", "buf", "env", "proto", "idle_since", "addr", "fresh", "head_started",
-                 "clean")
+    __slots__ = ("sock", "fd", "buf", "env", "remote", "proto", "idle_since", "addr", "fresh",
+                 "head_started", "clean")
 
-    def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str) -> None:
+    def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str,
+                 remote: tuple[str, str] = ("", "")) -> None:
         self.sock = sock
         self.fd = sock.fileno()
         self.buf = b""
         self.env = env
+        self.remote = remote
         self.proto = proto
         self.idle_since = 0.0
         self.addr = addr
@@ -125,6 +129,7 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         head, consumed = parsed
         started = time.time()
         env = conn.env.copy()
+        env["REMOTE_ADDR"], env["REMOTE_PORT"] = conn.remote
         env.update(head.environ)
         if head.chunked:
             try:
@@ -222,7 +227,8 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         return False
     started = time.time()
     env = conn.env.copy()
-    env.update(pvars)
+    env["REMOTE_ADDR"], env["REMOTE_PORT"] = conn.remote
+    env.update(pvars)  # (nginx's REMOTE_ADDR, when sent, wins)
     scheme = pvars.get("UWSGI_SCHEME") or pvars.get("HTTP_X_FORWARDED_PROTO")
     if scheme:
         env["wsgi.url_scheme"] = scheme

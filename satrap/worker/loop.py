@@ -38,6 +38,7 @@ _ACCEPT_BATCH = 16
 _UNIX = int(socket.AF_UNIX)
 _STREAM = int(socket.SOCK_STREAM)
 _TICK = 1.0
+_NO_REMOTE = ("", "")
 
 
 class WorkerLoop:
@@ -241,21 +242,19 @@ class WorkerLoop:
 
     def _take(self, lst: Listener, sock: socket.socket, addr: Any, unix: bool) -> None:
         ctx = self.ctx
-        env = ctx.base_environ[lst.sock.fileno()].copy()
+        env = ctx.base_environ[lst.sock.fileno()]  # shared: each request copies it once
         if unix:
-            env["REMOTE_ADDR"] = ""
-            env["REMOTE_PORT"] = ""
             peer = "unix"
+            remote = _NO_REMOTE
             set_socket_timeouts(sock, ctx.socket_timeout)  # unix sockets do not inherit them
         else:
-            env["REMOTE_ADDR"] = addr[0]
-            env["REMOTE_PORT"] = str(addr[1])
             peer = addr[0]
-            if lst.proto == "uwsgi" and ctx.uwsgi_allow and not peer_allowed(ctx.uwsgi_allow, addr[0]):
-                log(f"refused uwsgi connection from {addr[0]}: not in uwsgi-allow")
-                Conn(sock, env, lst.proto, addr[0]).close()
+            remote = (peer, str(addr[1]))
+            if lst.proto == "uwsgi" and ctx.uwsgi_allow and not peer_allowed(ctx.uwsgi_allow, peer):
+                log(f"refused uwsgi connection from {peer}: not in uwsgi-allow")
+                Conn(sock, env, lst.proto, peer).close()
                 return
-        conn = Conn(sock, env, lst.proto, peer)
+        conn = Conn(sock, env, lst.proto, peer, remote)
         try:
             conn.buf = sock.recv(65536, socket.MSG_DONTWAIT)
         except BlockingIOError:
