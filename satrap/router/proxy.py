@@ -453,12 +453,23 @@ class ClientConn:
             body = b""
             self.buf = buf[consumed:]
             cl = "0" if head.has_body else ""
+        packet = self._packet(head, cl)
+        if packet is not None:
+            self._send_whole(packet, body)
+
+    def _packet(self, head: RequestHead, cl: str) -> bytes | None:
+        """The request's uwsgi packet, and the exchange begun; None (client answered 431) when
+        its headers do not fit in one packet."""
         try:
             packet = encode_vars(self.fixed_vars, head.environ, cl)
         except UpstreamError as err:
             self._refuse(HeadersTooLarge431(str(err)))
-            return
+            return None
         self._begin(head)
+        return packet
+
+    def _send_whole(self, packet: bytes, body: bytes) -> None:
+        """Packet and body in hand: connect to a worker and send them in one write."""
         self.upout = packet + body if body else packet
         self.retry_delay = 0.001
         self._connect()
@@ -507,17 +518,11 @@ class ClientConn:
                 raise
             if self.state == _CLOSED:
                 return
-            cl = str(length) if length or head.has_body else ""
-            try:
-                packet = encode_vars(self.fixed_vars, head.environ, cl)
-            except UpstreamError as err:
-                self._refuse(HeadersTooLarge431(str(err)))
+            packet = self._packet(head, str(length) if length or head.has_body else "")
+            if packet is None:
                 return
-            self._begin(head)
             if isinstance(body, bytes) and not stream_left:
-                self.upout = packet + body if body else packet
-                self.retry_delay = 0.001
-                self._connect()
+                self._send_whole(packet, body)
                 return
             self.state = _SLOW  # the body is pumped by this task until the worker is connected
             try:
