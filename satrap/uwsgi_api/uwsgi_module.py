@@ -171,12 +171,19 @@ def log(message: Any) -> bool:
 
 
 def set_logvar(key: Any, value: Any) -> None:
-    """Stored per request thread; satrap's request log does not read them yet."""
+    """Stored per request thread until the request log line takes them (``%(key)`` in
+    ``log-format``, as uWSGI's user logvars)."""
     store = getattr(_logvars, "vars", None)
     if store is None:
         store = _logvars.vars = {}
     store[key.decode() if isinstance(key, bytes) else str(key)] = \
         value.decode() if isinstance(value, bytes) else str(value)
+
+
+def take_logvars() -> dict[str, str]:
+    """This thread's logvars, removed: the request log takes them once per request, so values
+    never leak into the next request's line."""
+    return _logvars.__dict__.pop("vars", None) or {}
 
 
 def get_logvar(key: Any) -> str | None:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from satrap.log import log_bytes
+from satrap.uwsgi_api.uwsgi_module import take_logvars
 
 # getter(env, resp, started, ended, core, nvars, packet, log) -> str
 Getter = Callable[[dict, Any, float, float, int, int, int, "RequestLog"], str]
@@ -124,6 +125,21 @@ _GETTERS: dict[str, Getter] = {
 SUPPORTED = tuple(_GETTERS)
 
 
+_LOGVARS_KEY = "satrap.logvars"
+
+
+def _logvar(name: str) -> Getter:
+    """A user logvar (``uwsgi.set_logvar``), as uWSGI reads any name it does not know; "" when
+    the request did not set it."""
+    def get(env: dict, resp: Any, s: float, e: float, core: int, nv: int, pk: int, lg: RequestLog) -> str:
+        return env.get(_LOGVARS_KEY, _NONE).get(name, "")
+    get.logvar = True  # type: ignore[attr-defined]
+    return get
+
+
+_NONE: dict[str, str] = {}
+
+
 def compile_format(fmt: str) -> tuple[list[str], list[Getter]]:
     """``fmt`` → (fixed parts, getters), len(parts) == len(getters) + 1; parts interleave."""
     parts: list[str] = []
@@ -135,7 +151,7 @@ def compile_format(fmt: str) -> tuple[list[str], list[Getter]]:
         if name.startswith("var."):
             getters.append(_env(name[4:]))
         else:
-            getters.append(_GETTERS.get(name, _const("")))
+            getters.append(_GETTERS.get(name) or _logvar(name))
         pos = m.end()
     parts.append(fmt[pos:])
     return parts, getters
@@ -172,6 +188,7 @@ class RequestLog:
         "_slow",
         "_wid",
         "_zero",
+        "_logvars",
         "enabled",
         "xff",
     )
@@ -200,6 +217,7 @@ class RequestLog:
             self._parts, self._getters = compile_format(str(fmt))
         else:
             self._parts, self._getters = [], []
+        self._logvars = any(getattr(g, "logvar", False) for g in self._getters)
 
     def _dates(self, started: float) -> None:
         sec = int(started)
@@ -225,6 +243,8 @@ class RequestLog:
               nvars: int, packet: int, requests: int) -> None:
         """``resp`` is the :class:`satrap.app.invoke.Response` (``code``, ``sent``,
         ``headers``, ``header_bytes``)."""
+        if self._logvars:  # this request's uwsgi.set_logvar values, taken (and so reset)
+            env[_LOGVARS_KEY] = take_logvars()
         if not self._always and not self._wanted(resp, started, ended):
             return
         if self._getters:
