@@ -216,11 +216,11 @@ class WorkerLoop:
                 continue  # being served
             if conn.head_started:
                 if conn.head_started < head_deadline:  # a head trickling in too slowly
-                    self.conns.pop(fd, None)
+                    self._forget(conn)
                     send_error(conn.sock, 408, "request head not received in time")
                     conn.close()
             elif conn.idle_since < before or (everything and not conn.fresh):
-                self.conns.pop(fd, None)
+                self._forget(conn)
                 conn.close()
 
     def _accept(self, lst: Listener) -> None:
@@ -271,22 +271,35 @@ class WorkerLoop:
     def _park(self, conn: Conn) -> None:
         """Wait for the connection's next bytes in epoll (keep-alive or a slow first request).
         A connection is registered only the first time it has to wait, so a one-request
-        connection costs no epoll_ctl at all."""
+        connection costs no epoll_ctl at all. With one thread the registration is
+        level-triggered and stays for the connection's life: a keep-alive request then costs
+        no epoll_ctl either. With a thread pool it is one-shot, re-armed by whoever finishes
+        with the connection, so that exactly one thread owns it at a time."""
         conn.idle_since = time.monotonic()
         if conn.fd in self.conns:
-            try:
-                self.ep.modify(conn.fd, _IN_ONESHOT)
-            except OSError:
-                self._drop(conn)
+            if self.threads > 1:
+                try:
+                    self.ep.modify(conn.fd, _IN_ONESHOT)
+                except OSError:
+                    self._drop(conn)
             return
         if len(self.conns) >= _MAX_IDLE_CONNS:
             conn.close()
             return
         self.conns[conn.fd] = conn
-        self.ep.register(conn.fd, _IN_ONESHOT)
+        self.ep.register(conn.fd, select.EPOLLIN if self.threads == 1 else _IN_ONESHOT)
+
+    def _forget(self, conn: Conn) -> None:
+        """Take a registered connection out of epoll before it closes: its socket may live on
+        in a dup (an offloaded response), and epoll watches the socket, not the fd number."""
+        if self.conns.pop(conn.fd, None) is not None:
+            try:
+                self.ep.unregister(conn.fd)
+            except OSError:
+                pass
 
     def _drop(self, conn: Conn) -> None:
-        self.conns.pop(conn.fd, None)
+        self._forget(conn)
         conn.close()
 
     def _serve(self, conn: Conn, core: int) -> None:

@@ -134,6 +134,9 @@ class Server:
                 stderr=subprocess.STDOUT, start_new_session=True, stdin=subprocess.DEVNULL)
         try:
             self.satrap.wait_http(self.port) if path == "http-socket" else self._wait_router(upstream)
+            # every child up before a test snapshots the pids (one may answer before the other
+            # is forked): the master's children are the workers, plus the router with --http
+            self.satrap.wait_workers(processes + (1 if path == "http" and not self.harness else 0))
         except BaseException:
             self.stop()
             raise
