@@ -9,8 +9,9 @@ Theory of operation:
 - With ``threads = 1`` requests run inline in the main thread. With more threads a ready
   connection is handed to a pool thread; when every thread is busy the listening sockets are
   taken out of the epoll set so the kernel routes new connections to other workers.
-- Connections are registered ``EPOLLONESHOT``: a connection is owned by exactly one thread at a
-  time, and whoever finishes with it re-arms it (``epoll_ctl`` is thread-safe).
+- With a thread pool, connections are registered ``EPOLLONESHOT``: a connection is owned by
+  exactly one thread at a time, and whoever finishes with it re-arms it (``epoll_ctl`` is
+  thread-safe). With one thread they are level-triggered and never re-armed.
 - Signal handlers only set flags; ``signal.set_wakeup_fd`` wakes the loop.
 """
 
