@@ -31,7 +31,17 @@ _done: set[str] = set()
 
 #: phases run together with the call site named on the left
 _ALSO = {"asap": ("pre-jail", "post-jail")}
-_NOT_FATAL = frozenset({"as-user-atexit"})
+_NOT_FATAL = frozenset({"as-user-atexit", "as-emperor", "as-on-demand-vassal", "emperor-stop",
+                        "emperor-reload", "emperor-lost"})
+
+#: the extra ``call-<phase>N`` options of the Emperor's phases, with the arguments each gets
+#: (uWSGI passes C values; satrap passes Python str/int)
+CALL_VARIANTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "as-emperor": (("call-as-emperor", ()), ("call-as-emperor1", ("name",)),
+                   ("call-as-emperor2", ("name", "pid")), ("call-as-emperor4", ("name", "pid", "uid", "gid"))),
+    "as-vassal": (("call-as-vassal", ()), ("call-as-vassal1", ("name",)),
+                  ("call-as-vassal3", ("name", "uid", "gid"))),
+}
 
 #: uWSGI's signal-table symbols for ``unix_signal:N symbol`` -> the signal satrap's master
 #: already understands for that behaviour
@@ -58,7 +68,43 @@ def _values(cfg: Any, name: str) -> list[str]:
 
 
 def has_hooks(cfg: Any, phase: str) -> bool:
-    return any(_values(cfg, f"{kind}-{phase}") for kind in ("hook", "exec", "call"))
+    names = [f"{kind}-{phase}" for kind in ("hook", "exec", "call")]
+    names += [name for name, _ in CALL_VARIANTS.get(phase, ())]
+    return any(_values(cfg, name) for name in names)
+
+
+def run_phase_for(cfg: Any, phase: str, *, about: str = "", env: dict[str, str] | None = None,
+                  values: dict[str, Any] | None = None) -> bool:
+    """Run an Emperor phase's hooks (``hook-``, ``exec-``, then each ``call-`` form); never raises.
+
+    ``env`` is added to the environment of every command (``exec-`` and ``exec:``/``safeexec:``);
+    ``values`` fills the arguments of the ``call-<phase>N`` forms. Each failure is logged as one line
+    naming the phase (and ``about``, the vassal); every hook still runs. Returns True when all
+    succeeded."""
+    _done.add(phase)
+    if not has_hooks(cfg, phase):
+        return True
+    where = f"{phase} for vassal {about}" if about else phase
+    ok = True
+
+    def attempt(what: str, action: Callable[[], None]) -> None:
+        nonlocal ok
+        try:
+            action()
+        except HookFailed as exc:
+            ok = False
+            log(f"{where} hook \"{what}\" failed: {exc}")
+
+    for spec in _values(cfg, f"hook-{phase}"):
+        attempt(spec, lambda spec=spec: run_hook(spec, where, env=env))
+    for command in _values(cfg, f"exec-{phase}"):
+        attempt(command, lambda command=command: _exec_checked(command, where, env=env))
+    variants = CALL_VARIANTS.get(phase) or ((f"call-{phase}", ()),)
+    for option, names in variants:
+        args = tuple((values or {}).get(n) for n in names)
+        for target in _values(cfg, option):
+            attempt(target, lambda target=target, args=args: _call(target, want_zero=False, args=args))
+    return ok
 
 
 def run_phase(cfg: Any, phase: str) -> None:
@@ -103,18 +149,19 @@ def _die(phase: str, what: str, why: str) -> None:
     raise ConfigError(message)
 
 
-def _exec_checked(command: str, phase: str) -> None:
+def _exec_checked(command: str, phase: str, env: dict[str, str] | None = None) -> None:
     log(f"running \"{command}\" ({phase})...")
-    status = _shell(command)
+    status = _shell(command, env)
     if status != 0:
         raise HookFailed(f"command exited with status {status}")
 
 
-def _shell(command: str) -> int:
+def _shell(command: str, env: dict[str, str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
+    full = {**os.environ, **env} if env else None
     try:
-        return subprocess.call(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL)
+        return subprocess.call(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, env=full)
     except OSError as exc:
         raise HookFailed(str(exc)) from None
 
@@ -171,7 +218,7 @@ def _unix_signal(arg: str) -> None:
     signal.signal(signum, forward)
 
 
-def run_hook(spec: str, phase: str = "") -> None:
+def run_hook(spec: str, phase: str = "", env: dict[str, str] | None = None) -> None:
     """One ``action:args`` hook; raises HookFailed when it fails."""
     action, colon, arg = spec.partition(":")
     if not colon:
@@ -182,11 +229,11 @@ def run_hook(spec: str, phase: str = "") -> None:
         action = action[1:]
     log(f"running --- PRIVATE HOOK --- ({phase})..." if private else f"running \"{spec}\" ({phase})...")
     if action == "exec":
-        status = _shell(arg)
+        status = _shell(arg, env)
         if status != 0:
             raise HookFailed(f"command exited with status {status}")
     elif action == "safeexec":
-        _shell(arg)
+        _shell(arg, env)
     elif action in ("mkdir",):
         try:
             os.mkdir(arg)

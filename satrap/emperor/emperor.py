@@ -51,6 +51,7 @@ from satrap.emperor.vassal import (
 )
 from satrap.emperor.wire import EMPEROR_FD_ENV, ON_DEMAND_FD_ENV, ToEmperor
 from satrap.errors import SatrapError
+from satrap.hooks import has_hooks, run_phase_for
 from satrap.log import log
 
 DEFAULT_MERCY = 30.0
@@ -245,6 +246,29 @@ def _set_parent_death_signal() -> None:
         pass
 
 
+def _as_vassal(cfg: Any, name: str, uid: int, gid: int, env: Mapping[str, str]) -> Callable[[], None]:
+    """The child's work before exec when the Emperor has ``as-vassal`` hooks: as uWSGI, they run in
+    the vassal's process (its directory, its environment, after a tyrant's privilege drop) and are
+    fatal for that vassal only: it exits 1 and the Emperor sees an ordinary death (respawned with
+    the back-off)."""
+    def preexec() -> None:
+        _set_parent_death_signal()
+        try:
+            os.environ.clear()
+            os.environ.update(env)
+            ok = run_phase_for(cfg, "as-vassal", about=name, values={"name": name, "uid": uid, "gid": gid})
+        except BaseException as exc:  # noqa: BLE001 -- never unwind into the Emperor's code in a child
+            log(f"as-vassal for vassal {name}: {type(exc).__name__}: {exc}")
+            ok = False
+        if not ok:
+            log(f"FATAL as-vassal hook failed for vassal {name}: the vassal exits")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+
+    return preexec
+
+
 def _become_subreaper() -> bool:
     """Orphans of a vassal master become our children instead of init's (Linux 3.4+), so we can
     reap them and make sure nothing is left behind."""
@@ -391,6 +415,10 @@ class Emperor:
         how = "inotify" if fd is not None and watched else f"a {scan_mod.POLL_INTERVAL:g} s poll"
         log(f"*** starting satrap {__version__} Emperor (pid: {self.pid}) watching "
             f"{', '.join(self.scanner.monitors)} with {how} ***")
+        if not run_phase_for(self.cfg, "emperor-start"):  # fatal, as in uWSGI: no vassal is started
+            log("FATAL emperor-start hook failed: the Emperor exits")
+            self._cleanup()
+            return 1
         self._scan(self.now())
         self._start_fastrouter()
         self._drop_privileges()
@@ -633,10 +661,15 @@ class Emperor:
         extra: dict[str, Any] = {}
         if ids is not None:
             extra = {"user": ids[0], "group": ids[1], "extra_groups": []}
+        stamp = self.scanner.stamp(vassal.path)
+        uid, gid = (stamp.uid, stamp.gid) if stamp is not None else (0, 0)
+        preexec: Callable[[], None] = _set_parent_death_signal
+        if has_hooks(self.cfg, "as-vassal"):
+            preexec = _as_vassal(self.cfg, vassal.name, uid, gid, env)
         try:
             proc = subprocess.Popen(argv, cwd=os.path.dirname(vassal.path), env=env,
                                     pass_fds=pass_fds, stdin=subprocess.DEVNULL,
-                                    preexec_fn=_set_parent_death_signal,  # noqa: PLW1509 (single-threaded)
+                                    preexec_fn=preexec,  # noqa: PLW1509 (single-threaded)
                                     **extra)
         except (OSError, subprocess.SubprocessError) as exc:
             parent.close()
@@ -653,6 +686,11 @@ class Emperor:
         log(f"[emperor] vassal {vassal.name} started (pid: {proc.pid})" if vassal.respawns == 0
             else f"[emperor] vassal {vassal.name} respawned (new pid: {proc.pid}, "
                  f"respawns: {vassal.respawns})")
+        if has_hooks(self.cfg, "as-emperor"):  # non-fatal: the vassal runs whatever its hooks do
+            run_phase_for(self.cfg, "as-emperor", about=vassal.name,
+                          env={"UWSGI_VASSAL_CONFIG": vassal.name, "UWSGI_VASSAL_PID": str(proc.pid),
+                               "UWSGI_VASSAL_UID": str(uid), "UWSGI_VASSAL_GID": str(gid)},
+                          values={"name": vassal.name, "pid": proc.pid, "uid": uid, "gid": gid})
 
     def _send(self, vassal: Vassal, message: Any) -> None:
         link = self.links.get(vassal.path)
@@ -679,7 +717,17 @@ class Emperor:
         try:
             self.selector.register(sock, selectors.EVENT_READ, ("demand", vassal.path))
         except KeyError:
-            pass  # already armed
+            return  # already armed
+        if not has_hooks(self.cfg, "as-on-demand-vassal"):
+            return
+        if not run_phase_for(self.cfg, "as-on-demand-vassal", about=vassal.name,
+                             env={"UWSGI_HOOK_CONTEXT": vassal.name}, values={"name": vassal.name}):
+            # as uWSGI: the vassal is dropped; the scanner forgets its file, so the next scan
+            # (at most SAFETY_INTERVAL/POLL_INTERVAL later) finds it again and retries
+            log(f"[emperor] as-on-demand-vassal hook failed for vassal {vassal.name}: dropping it "
+                "(retried at the next scan)")
+            self.scanner.current.pop(vassal.path, None)
+            self._run_actions(vassal, vassal.stop(self.now(), why="its as-on-demand-vassal hook failed"))
 
     def _unlisten(self, path: str) -> None:
         sock = self.demand_socks.get(path)

@@ -239,18 +239,25 @@ class Master:
     # -- the Emperor and idleness -----------------------------------------------------------
     def _on_emperor(self) -> None:
         assert self.link is not None
+        # uWSGI runs emperor-stop/-reload/-lost here, in the vassal's master, non-fatal
+        from satrap.hooks import run_phase_for
+
         for command in self.link.read():
             if command is ToVassal.RELOAD:
                 log("[emperor] reload requested")
+                run_phase_for(self.cfg, "emperor-reload")
                 self._reload()
             elif command is ToVassal.GRACEFUL_STOP:
                 log("[emperor] graceful stop requested")
+                run_phase_for(self.cfg, "emperor-stop")
                 self._shutdown(quick=False)
             elif command is ToVassal.STOP:
                 log("[emperor] stop requested")
+                run_phase_for(self.cfg, "emperor-stop")
                 self._shutdown(quick=True)
         if self.link.lost and self.mode is not Mode.SHUTDOWN:
             log("lost connection with my emperor !!!")
+            run_phase_for(self.cfg, "emperor-lost")
             self._shutdown(quick=False)
 
     def _total_requests(self) -> tuple[int, bool]:

@@ -70,7 +70,38 @@ def _hook_rows() -> tuple[Option, ...]:
             rows.append(_o(f"exec-{phase}", "list", (), f"shell command run at the {phase} phase{fatal}", "hooks"))
             rows.append(_o(f"call-{phase}", "list", (), f"Python callable (module.func) called at the {phase} phase",
                            "hooks"))
+    for phase, when, fate, kinds in _EMPEROR_HOOK_PHASES:
+        rows.append(_o(f"hook-{phase}", "list", (), f"action:args run {when}{fate}", "emperor"))
+        rows.append(_o(f"exec-{phase}", "list", (), f"shell command run {when}{fate}"
+                       + ("" if "exec" in kinds else " (a satrap addition: uWSGI has only hook-)"), "emperor"))
+        rows.append(_o(f"call-{phase}", "list", (), f"Python callable (module.func) called {when}"
+                       + ("" if "call" in kinds else " (a satrap addition)"), "emperor"))
+    for name, args, when in (("call-as-emperor1", "(name)", "in the Emperor after a vassal was spawned"),
+                             ("call-as-emperor2", "(name, pid)", "in the Emperor after a vassal was spawned"),
+                             ("call-as-emperor4", "(name, pid, uid, gid)", "in the Emperor after a vassal was spawned"),
+                             ("call-as-vassal1", "(name)", "in a vassal's process before it starts satrap"),
+                             ("call-as-vassal3", "(name, uid, gid)", "in a vassal's process before it starts satrap")):
+        rows.append(_o(name, "list", (), f"Python callable (module.func) called {when} with {args} "
+                       "(uid/gid: the owner of the vassal's file)", "emperor"))
     return tuple(rows)
+
+
+#: the Emperor's phases (satrap.hooks.run_phase_for, called by satrap.emperor and a vassal's master):
+#: (phase, when, fatal or not, the forms uWSGI has besides hook-)
+_EMPEROR_HOOK_PHASES = (
+    ("emperor-start", "in the Emperor when it starts, before its first scan", "; fatal: the Emperor exits 1", ()),
+    ("emperor-stop", "in a vassal's master when its Emperor tells it to stop", "; non-fatal", ()),
+    ("emperor-reload", ("in a vassal's master when its Emperor tells it to reload (file touched, Emperor "
+                        "SIGHUP)"), "; non-fatal", ()),
+    ("emperor-lost", "in a vassal's master when its link to the Emperor breaks", "; non-fatal", ()),
+    ("as-emperor", ("in the Emperor after each vassal spawn (exec- sees UWSGI_VASSAL_CONFIG, UWSGI_VASSAL_PID, "
+                    "UWSGI_VASSAL_UID, UWSGI_VASSAL_GID)"), "; non-fatal: one log line, the vassal keeps running",
+     ("exec", "call")),
+    ("as-vassal", "in a vassal's process (its directory and environment) before it starts satrap",
+     "; fatal for that vassal only: it exits 1 and is respawned with the back-off", ("exec", "call")),
+    ("as-on-demand-vassal", ("in the Emperor when a vassal enters on-demand mode (UWSGI_HOOK_CONTEXT = its "
+                             "name)"), "; a failure drops that vassal until the next scan", ()),
+)
 
 
 _ROUTE_SUBJECTS = ("", "-host", "-uri", "-qs", "-remote-addr", "-user-agent", "-remote-user", "-referer")
