@@ -28,7 +28,9 @@ _NS = 5  # status classes 1xx..5xx
 # pid, status byte, [status class counts], [latency bucket counts], uri
 _COUNTERS = struct.Struct(f"<dQQQQQiB{_NS}Q{_NB}Q")
 _URI_LEN = 128
-_SLOT_SIZE = _COUNTERS.size + _URI_LEN
+_HELD = struct.Struct("<q")  # keep-alive connections the worker holds (after the URI)
+_HELD_OFFSET = _COUNTERS.size + _URI_LEN
+_SLOT_SIZE = _HELD_OFFSET + _HELD.size
 _START = struct.Struct("<d")
 _STATUS_OFFSET = struct.calcsize("<dQQQQQi")
 
@@ -72,12 +74,44 @@ class Scoreboard:
         start, req, exc, tx, avg, run, pid, status = values[:8]
         classes = tuple(values[8:8 + _NS])
         buckets = tuple(values[8 + _NS:])
-        uri = bytes(self._mem[off + _COUNTERS.size:off + _SLOT_SIZE]).rstrip(b"\0")
+        uri = bytes(self._mem[off + _COUNTERS.size:off + _HELD_OFFSET]).rstrip(b"\0")
         return WorkerState(start, req, exc, tx, avg, run, pid, "busy" if start else "idle",
                            status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "")
 
     def writer(self, wid: int) -> "SlotWriter":
         return SlotWriter(self._mem, wid * _SLOT_SIZE)
+
+    def not_accepting(self, wid: int) -> None:
+        """A dead worker's slot must stop saying it accepts (its peers share connections by it)
+        until the master resets the slot for its replacement."""
+        self._mem[wid * _SLOT_SIZE + _STATUS_OFFSET] = STARTING
+
+    def peers(self, wid: int, workers: int) -> "PeerView":
+        return PeerView(self._mem, [w * _SLOT_SIZE for w in range(1, workers + 1) if w != wid])
+
+
+class PeerView:
+    """What one worker reads of its siblings to share keep-alive connections fairly: which of
+    them wait in epoll for a new connection right now (accepting, no request running), and how
+    many connections each holds."""
+
+    __slots__ = ("_mem", "_offs")
+
+    def __init__(self, mem: mmap.mmap, offsets: list[int]) -> None:
+        self._mem = mem
+        self._offs = offsets
+
+    def fewest_held_by_a_free_peer(self) -> int | None:
+        """The smallest connection count among free peers; None when no peer is free."""
+        mem = self._mem
+        best: int | None = None
+        for off in self._offs:
+            if mem[off + _STATUS_OFFSET] != ACCEPTING or _START.unpack_from(mem, off)[0]:
+                continue
+            held = _HELD.unpack_from(mem, off + _HELD_OFFSET)[0]
+            if best is None or held < best:
+                best = held
+        return best
 
 
 class SlotWriter:
@@ -122,3 +156,6 @@ class SlotWriter:
     def set_status(self, status: int) -> None:
         self.status = status
         self._mem[self._off + _STATUS_OFFSET] = status
+
+    def set_held(self, count: int) -> None:
+        _HELD.pack_into(self._mem, self._off + _HELD_OFFSET, count)

@@ -417,6 +417,8 @@ class Master:
 
     def _on_death(self, slot: WorkerSlot, status: int) -> None:
         now = time.monotonic()
+        if slot.role == "worker":
+            self.scoreboard.not_accepting(slot.wid)  # its siblings stop leaving connections to it
         how = _describe_status(status)
         what = {"worker": "worker", "http": "http router"}.get(slot.role, slot.role)
         if slot.state is State.STOPPING:

@@ -27,7 +27,9 @@ import time
 from typing import Any, Callable
 
 from satrap.log import log
+from satrap.net.listenq import tcp_queue
 from satrap.net.listeners import Listener
+from satrap.scoreboard import PeerView
 from satrap.worker.allow import peer_allowed
 from satrap.worker.conn import Conn, send_error, serve_http, serve_uwsgi
 from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
@@ -40,6 +42,7 @@ _UNIX = int(socket.AF_UNIX)
 _STREAM = int(socket.SOCK_STREAM)
 _TICK = 1.0
 _NO_REMOTE = ("", "")
+_YIELD_POLL = 0.002  # how often a worker that gave up its turn looks whether to take it back
 
 
 class WorkerLoop:
@@ -76,6 +79,10 @@ class WorkerLoop:
         self.reopen_logs = False
         self.on_accepting: Callable[[], None] | None = None  # the "accepting" hook phase
         self.log_path: str | None = None  # set by the caller when logging to a file
+        #: the sibling workers' slots (keep-alive fairness, one thread per worker, TCP only)
+        self.peers: PeerView | None = None
+        self.yielding = False  # listeners out of epoll: we hold more than our share
+        self.yielded_at = 0.0
 
     # -- signals (handlers only set flags; the wake-up fd interrupts epoll) ---------------------
     def install_signals(self, graceful: tuple[int, ...], quick: tuple[int, ...],
@@ -149,13 +156,17 @@ class WorkerLoop:
         while True:
             if ctx.stopping:
                 if self.listeners:
+                    if ctx.slot is not None:
+                        from satrap.scoreboard import STARTING
+
+                        ctx.slot.set_status(STARTING)  # siblings must not wait for us to accept
                     self._close_listeners()
                     listeners = self.listeners
                     self._close_idle(0.0, everything=True)
                 if self.quick_exit or (self.busy == 0 and not self.conns):
                     break
             try:
-                events = ep_poll(_TICK)
+                events = ep_poll(_YIELD_POLL if self.yielding else _TICK)
             except InterruptedError:
                 continue
             for fd, _ev in events:
@@ -174,6 +185,8 @@ class WorkerLoop:
                 if conn is not None:
                     conn.idle_since = 0.0
                     self._dispatch(conn)
+            if self.yielding and time.monotonic() >= self.yielded_at + _YIELD_POLL:
+                self._maybe_take_turn_back()
             if self.reopen_logs:
                 self.reopen_logs = False
                 if self.log_path:
@@ -229,8 +242,16 @@ class WorkerLoop:
         epoll round trip per connection, and only a worker with a free thread gets here."""
         raw_accept = lst.sock._accept  # the C call: socket.accept() adds enum conversions
         family = int(lst.sock.family)
-        for _ in range(_ACCEPT_BATCH):
+        for i in range(_ACCEPT_BATCH):
             if self.ctx.stopping or self.busy >= self.threads or lst.sock.fileno() < 0:
+                return
+            if i and self.conns and self.peers is not None and self._over_share():
+                # keep-alive connections stay with the worker that accepted them: a worker that
+                # won a burst of connects must leave the rest to a free sibling holding fewer,
+                # or one worker carries most of them for their whole life
+                self.yielding = True
+                self.yielded_at = time.monotonic()
+                self._listen(False)
                 return
             try:
                 fd, addr = raw_accept()
@@ -289,6 +310,8 @@ class WorkerLoop:
             return
         self.conns[conn.fd] = conn
         self.ep.register(conn.fd, select.EPOLLIN if self.threads == 1 else _IN_ONESHOT)
+        if self.peers is not None:
+            self.ctx.slot.set_held(len(self.conns))  # type: ignore[union-attr]
 
     def _forget(self, conn: Conn) -> None:
         """Take a registered connection out of epoll before it closes: its socket may live on
@@ -298,6 +321,28 @@ class WorkerLoop:
                 self.ep.unregister(conn.fd)
             except OSError:
                 pass
+            if self.peers is not None:
+                self.ctx.slot.set_held(len(self.conns))  # type: ignore[union-attr]
+
+    # -- sharing keep-alive connections fairly with sibling workers ---------------------------
+    def _over_share(self) -> bool:
+        fewest = self.peers.fewest_held_by_a_free_peer()  # type: ignore[union-attr]
+        return fewest is not None and len(self.conns) > fewest + 1
+
+    def _maybe_take_turn_back(self) -> None:
+        """Listen again once we are no longer over our share, once no sibling is free, or when
+        a connection has waited in the accept queue for a whole poll: a sibling that was not
+        woken for connections queued before we stepped aside would otherwise leave them there
+        until the next connect (so the worst case for such a connection is ``_YIELD_POLL``)."""
+        if self.ctx.stopping:
+            self.yielding = False
+            return
+        queued = any((tcp_queue(lst.sock) or (0, 0))[0] for lst in self.listeners.values())
+        if queued or not self._over_share():
+            self.yielding = False
+            self._listen(True)
+        else:
+            self.yielded_at = time.monotonic()
 
     def _drop(self, conn: Conn) -> None:
         self._forget(conn)

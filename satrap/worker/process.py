@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -171,6 +172,9 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
         signal.pthread_sigmask(signal.SIG_UNBLOCK, CHILD_SIGNALS)  # blocked by the master at fork
     else:
         _install_single_signals(loop, int(cfg.worker_reload_mercy or 60))
+    if (scoreboard is not None and processes > 1 and int(cfg.threads or 1) == 1 and ctx.slot is not None
+            and all(lst.sock.family != socket.AF_UNIX for lst in listeners)):
+        loop.peers = scoreboard.peers(wid, processes)  # share keep-alive connections fairly
     loop.on_accepting = lambda: run_phase(cfg, "accepting")
     code = loop.run()
     if not loop.quick_exit:
