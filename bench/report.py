@@ -85,6 +85,82 @@ def summarise(results: dict) -> list[dict]:
     return rows
 
 
+def summarise_fixed(results: dict) -> list[dict]:
+    """One row per (group, rate, connection mode, server) of the fixed-offered-load runs.
+
+    Percentiles and achieved rate are medians over rounds; ``max_ms`` is the worst of all rounds;
+    ``p99_x_uwsgi`` is the median of per-round satrap/uWSGI p99 ratios; ``short`` counts rounds
+    that did not sustain the rate, and the row counts as sustained when fewer than half did."""
+    runs = results.get("fixed_runs", [])
+    keys: list[tuple[str, float, str]] = []
+    for r in runs:
+        if (r["group"], r["rate"], r["conn"]) not in keys:
+            keys.append((r["group"], r["rate"], r["conn"]))
+    rows = []
+    for gid, rate, conn in keys:
+        by_server: dict[str, list[dict]] = {}
+        for r in runs:
+            if r["group"] == gid and r["rate"] == rate and r["conn"] == conn:
+                by_server.setdefault(r["server"], []).append(r)
+        for s in SERVER_ORDER:
+            rs = by_server.get(s)
+            if not rs:
+                continue
+            row = {"group": gid, "app": rs[0]["app"], "mode": rs[0]["mode"],
+                   "procs": rs[0]["procs"], "conn": conn, "rate": rate, "server": s,
+                   "n": len(rs), "achieved_rps": _med([r["achieved_rps"] for r in rs]),
+                   "max_ms": max(r["max_ms"] for r in rs),
+                   "short": sum(not r["sustained"] for r in rs),
+                   "sustained": 2 * sum(not r["sustained"] for r in rs) < len(rs),
+                   "errors": sum(r["errors"] for r in rs) + sum(r["non2xx"] for r in rs),
+                   "cpu_us": _med([r.get("cpu_us") for r in rs])}
+            for k in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "service_p99_ms",
+                      "send_lag_p99_ms", "gen_lag_p99_ms"):
+                row[k] = _med([r.get(k) for r in rs])
+            if s.startswith("satrap") and "uwsgi" in by_server:
+                pr = {r["round"]: r for r in by_server["uwsgi"]}
+                row["p99_x_uwsgi"] = _med([r["p99_ms"] / pr[r["round"]]["p99_ms"] for r in rs
+                                           if r["round"] in pr and pr[r["round"]]["p99_ms"] > 0])
+            rows.append(row)
+    return rows
+
+
+FIXED_HEAD = ["config (app · listener · procs · client)", "offered req/s", "server", "achieved",
+              "p50 ms", "p90 ms", "p99 ms", "max ms", "p99 ÷ uWSGI", "gen. lag p99 ms",
+              "CPU µs/req", "errors"]
+
+
+def fixed_table_rows(fixed: list[dict]) -> list[list[str]]:
+    out = []
+    for r in fixed:
+        out.append([
+            _config(r), f"{r['rate']:,.0f}", SERVER_LABELS[r["server"]],
+            _fmt(r["achieved_rps"], ",.0f") + (f" ({r['short']}/{r['n']} short)" if r["short"]
+                                               else ""),
+            _fmt(r["p50_ms"], ".2f"), _fmt(r["p90_ms"], ".2f"), _fmt(r["p99_ms"], ".2f"),
+            _fmt(r["max_ms"], ".2f"),
+            _fmt(r.get("p99_x_uwsgi"), ".2f") if r.get("p99_x_uwsgi") else "",
+            _fmt(r["gen_lag_p99_ms"], ".2f"), _fmt(r["cpu_us"], ".1f"),
+            str(r["errors"]) if r["errors"] else "",
+        ])
+    return out
+
+
+def _text(head: list[str], rows: list[list[str]], left: int, group_col: int = 0) -> list[str]:
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    lines = ["  ".join(h.ljust(w) if i < left else h.rjust(w)
+                       for i, (h, w) in enumerate(zip(head, widths)))]
+    last = None
+    for r in rows:
+        key = (r[0], r[1]) if group_col else r[0]
+        if last is not None and key != last:
+            lines.append("")
+        last = key
+        lines.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
+    return lines
+
+
 def _fmt(v: float | None, spec: str) -> str:
     return "–" if v is None else format(v, spec)
 
@@ -111,18 +187,18 @@ HEAD = ["config (app · listener · procs · client)", "server", "req/s", "CPU �
 
 
 def text_table(summary: list[dict], results: dict) -> str:
-    rows = table_rows(summary)
-    widths = [max(len(r[i]) for r in rows + [HEAD]) for i in range(len(HEAD))]
-    lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w)
-                       for i, (h, w) in enumerate(zip(HEAD, widths)))]
-    last = None
-    for r in rows:
-        if last is not None and r[0] != last:
-            lines.append("")
-        last = r[0]
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))))
-    lines += ["", "÷ columns: median of per-round req/s ratios (satrap rows only).", ""]
+    lines: list[str] = []
+    if summary:
+        lines += _text(HEAD, table_rows(summary), 2)
+        lines += ["", "÷ columns: median of per-round req/s ratios (satrap rows only).", ""]
+    fixed = summarise_fixed(results)
+    if fixed:
+        lines += [("fixed offered load (open loop, bench/loadgen.c, 32 connections; latency "
+                   "from the intended send time):")]
+        lines += _text(FIXED_HEAD, fixed_table_rows(fixed), 3, group_col=1)
+        lines += ["", ("p99 ÷ uWSGI: median of per-round p99 ratios (< 1: satrap's tail is "
+                       "shorter); gen. lag: how late the generator itself sent (its share of the "
+                       "latency)."), ""]
     lines += extras_text(results)
     lines += [""] + [f"target: {t}" for t in targets(summary, results)]
     if results.get("failures"):
@@ -195,8 +271,23 @@ def targets(summary: list[dict], results: dict) -> list[str]:
         a = _find(summary, "plain/http-socket/2p", conn, "satrap")
         b = _find(summary, "plain/http-socket/2p", conn, "uwsgi")
         v = a["p99_ms"] if a else None
-        check(f"plain 2p {conn} p99 satrap <= uWSGI ({_fmt(b and b['p99_ms'], '.2f')} ms)", v,
+        check(f"p99 AT SATURATION (wrk -c32 closed loop, each server at its own req/s: "
+              f"satrap {_fmt(a and a['rps'], ',.0f')}, uWSGI {_fmt(b and b['rps'], ',.0f')}) "
+              f"plain 2p {conn} satrap <= uWSGI ({_fmt(b and b['p99_ms'], '.2f')} ms)", v,
               v is not None and b is not None and v <= b["p99_ms"])
+    fixed = summarise_fixed(results)
+    for r in fixed:
+        if r["server"] != "satrap" or r["app"] != "plain":
+            continue
+        b = next((x for x in fixed if x["group"] == r["group"] and x["rate"] == r["rate"]
+                  and x["conn"] == r["conn"] and x["server"] == "uwsgi"), None)
+        v = r.get("p99_x_uwsgi")
+        check(f"p99 AT FIXED LOAD {r['rate']:,.0f} req/s (open loop, same rate for both) plain 2p "
+              f"{r['conn']}: satrap {_fmt(r['p99_ms'], '.2f')} ms vs uWSGI "
+              f"{_fmt(b and b['p99_ms'], '.2f')} ms (medians); paired satrap ÷ uWSGI p99 <= 1.0"
+              f"{'' if not b or b['sustained'] else ' [uWSGI fell short]'}"
+              f"{'' if r['sustained'] else ' [satrap fell short]'}", v,
+              v is not None and r["sustained"] and v <= 1.0)
     return out
 
 
@@ -265,6 +356,8 @@ Notes on what each configuration means:
 
 {_md_table(HEAD, table_rows(summary))}
 
+{_fixed_md(results)}
+
 ### Targets from issue 10
 
 {chr(10).join('- ' + t for t in targets(summary, results))}
@@ -321,9 +414,10 @@ nginx (1.x from Debian, `nginx-light`), started by the bench with its own prefix
 ## How to reproduce
 
 ```
-python bench/run.py              # full: 1 and 2 processes, 3 rounds x 2 s (~10 min on 2 cores)
-python bench/run.py --quick      # 2-process groups, 1 round x 1 s (~2 min)
+python bench/run.py              # full: 1 and 2 processes, 3 rounds x 2 s (~11 min on 2 cores)
+python bench/run.py --quick      # 2-process groups, 1 round x 1 s (~3 min)
 python bench/run.py --rounds 5 --duration 5 --only plain/http-socket/2p
+python bench/run.py --only fixed  # the fixed-offered-load latency groups alone
 ```
 
 The first run creates `bench/.venv` (uWSGI is compiled by pip; needs gcc and the Python
@@ -334,6 +428,31 @@ headers), installs satrap from this checkout with `pip install -e`, and installs
         text += "\n## Problems during this run\n\n" + "\n".join(
             f"- {f}" for f in results.get("notes", []) + results.get("failures", [])) + "\n"
     (docs / "benchmarks.md").write_text(text)
+
+
+def _fixed_md(results: dict) -> str:
+    fixed = summarise_fixed(results)
+    if not fixed:
+        return "### Latency at a fixed offered load\n\n(not run: `python bench/run.py --only fixed`)"
+    secs = max(r["seconds"] for r in results["fixed_runs"])
+    return f"""### Latency at a fixed offered load
+
+p99 at saturation (the table above) compares servers running at very different throughputs, and
+on 2 cores it mostly measures how the scheduler slices wrk and the workers. Here every server gets
+the **same** request rate (chosen so that on a quiet 2-core box every server sustains it; on a busy
+one, servers near their capacity fall short and the *achieved* column says so), from
+`bench/loadgen.c`: an open-loop generator (wrk2-style; wrk2 is not packaged by Debian, and wrk's
+Lua `delay()` is closed-loop think time in whole milliseconds) that sends request *i* at
+t0 + i/rate over at most 32 connections (keep-alive: 32 opened up front, reopened when the server
+closes one; close: a new connection per request) and measures each latency from the *intended*
+send time, so stalls are not hidden by coordinated omission. {secs:g} s per run, the rounds
+interleaved and rotated like the wrk runs; percentiles are medians over rounds, max is the worst
+round. **gen. lag p99** is how late the generator's own loop noticed a request was due (it shares
+the 2 cores with the servers; that lateness is inside the latency figures, so a p99 close to it
+says more about the box than about the server). *k/n short*: in k of n rounds a request went
+unanswered or the achieved rate fell more than 3 % short of the offered rate.
+
+{_md_table(FIXED_HEAD, fixed_table_rows(fixed), right_from=3)}"""
 
 
 def _http_shapes(results: dict) -> str:

@@ -1,7 +1,8 @@
 """satrap vs uWSGI vs gunicorn vs granian on loopback: one command, one table.
 
-    python bench/run.py            # full run: 3 rounds x 2 s per measurement (~8 minutes on 2 cores)
-    python bench/run.py --quick    # 1 round x 1 s, 2-process configurations only (~2 minutes)
+    python bench/run.py            # full run: 3 rounds x 2 s per measurement (~11 minutes on 2 cores)
+    python bench/run.py --quick    # 1 round x 1 s, 2-process configurations only (~3 minutes)
+    python bench/run.py --only fixed   # only the fixed-offered-load latency groups (~1.5 min/round)
 
 Why it is built this way:
 - Servers of one configuration group are started once, warmed up, measured for memory, and then
@@ -10,6 +11,9 @@ Why it is built this way:
   server instead of punishing whoever ran last. Reported figures are medians over rounds, and the
   ratios are medians of the per-round paired ratios (satrap and its peer measured seconds apart).
 - CPU microseconds per request come from /proc (see procs.py) and are the steadier figure.
+- wrk at saturation runs every server at its own throughput, so its p99 compares unlike things;
+  the ``fixed/...`` groups drive every server at the same request rate with an open-loop
+  generator (loadgen.c, see openloop.py) and report p50/p90/p99/max from the intended send time.
 - Everything binds to 127.0.0.1 on free ports; every process is stopped by pid on exit,
   including Ctrl-C and failures; every wrk run is bounded.
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import envsetup
+import openloop
 import procs
 import report
 import wrkrun
@@ -51,10 +56,12 @@ class Group:
     servers: tuple[str, ...]
     conns: tuple[str, ...]      # "keep-alive" and/or "close"
     quick: bool                 # part of --quick
+    rates: tuple[float, ...] = ()   # fixed offered loads (req/s): an open-loop latency group
 
     @property
     def gid(self) -> str:
-        return f"{self.app}/{self.mode}/{self.procs}p"
+        base = f"{self.app}/{self.mode}/{self.procs}p"
+        return f"fixed/{base}" if self.rates else base
 
 
 _ALL = ("satrap", "satrap+log", "uwsgi", "gunicorn", "granian")
@@ -70,6 +77,15 @@ GROUPS: tuple[Group, ...] = (
     Group("flask", "socket", 2, ("satrap", "satrap+log", "uwsgi"), ("keep-alive",), True),
     Group("plain", "socket", 2, ("satrap", "uwsgi"), ("keep-alive",), False),
     Group("plain", "http", 2, ("satrap", "uwsgi"), _BOTH, True),
+    # fixed offered load (open loop, bench/loadgen.c): every server gets the same request rate,
+    # one that all of them sustain. Rates are fixed, not a fraction of this run's saturated
+    # rate, so that runs compare with each other: plain 5k/10k are ~1/4 and ~1/2 of the slowest
+    # peer's (uWSGI, ~19k) saturated rate on the 2-core reference box; flask 2k is ~1/3 of
+    # satrap's close rate and ~1/2 of gunicorn's. gunicorn sync is left out of plain: its
+    # saturated rate (~6k) is at or below both plain rates, so it would only measure a queue.
+    Group("plain", "http-socket", 2, ("satrap", "uwsgi", "granian"), _BOTH, True,
+          (5000.0, 10000.0)),
+    Group("flask", "http-socket", 2, _CORE, _BOTH, True, (2000.0,)),
 )
 
 
@@ -166,6 +182,9 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
             script = str(APPS_DIR / "post_1m.lua") if g.app == "echo1m" else None
             wrkrun.run(f"http://127.0.0.1:{fronts[s]}/", 1, False, script)   # warm-up
             started[s] = (p, fronts[s])
+            print(f"  {s:<11} up in {startup * 1000:6.0f} ms, pid {p.pid}", flush=True)
+            if g.rates:
+                continue   # start-up and memory are the saturation groups' business
             results["startup"].setdefault(g.gid, {})[s] = startup
             results["memory"].setdefault(g.gid, {})[s] = memory(p.pid)
             if g.mode == "http":
@@ -173,8 +192,10 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
                 n = len(procs.tree(p.pid))
                 results["http_shape"][s] = (f"router process + {g.procs} workers" if n > g.procs + 1
                                             else f"direct: {g.procs} workers, no router")
-            print(f"  {s:<11} up in {startup * 1000:6.0f} ms, pid {p.pid}", flush=True)
         order = list(started)
+        if g.rates:
+            fixed_rounds(g, args, started, results)
+            return
         script = str(APPS_DIR / "post_1m.lua") if g.app == "echo1m" else None
         for rnd in range(args.rounds):
             k = rnd % len(order) if order else 0
@@ -219,20 +240,62 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
         procs.stop_all()   # anything that failed half-way
 
 
+def fixed_seconds(args: argparse.Namespace) -> float:
+    """Seconds per fixed-rate run: at least 2 s, so that even --quick puts 100+ samples past p99
+    at 5k req/s."""
+    return max(2.0, args.duration)
+
+
+def fixed_rounds(g: Group, args: argparse.Namespace, started: dict, results: dict) -> None:
+    """Each server at each fixed rate, interleaved like the wrk rounds (order rotated)."""
+    order = list(started)
+    secs = fixed_seconds(args)
+    for rnd in range(args.rounds):
+        k = rnd % len(order) if order else 0
+        rotated = order[k:] + order[:k]
+        for rate in g.rates:
+            for conn in g.conns:
+                for s in rotated:
+                    p, port = started[s]
+                    if p.popen.poll() is not None:
+                        results["failures"].append(f"{g.gid} {s}: died in round {rnd}")
+                        continue
+                    before = procs.tree_cpu(p.pid)
+                    try:
+                        r = openloop.run(port, rate, secs, conn == "close")
+                    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+                        results["failures"].append(f"{g.gid} {s} {conn} {rate:g}/s: {exc}")
+                        continue
+                    cpu = procs.cpu_delta(before, procs.tree_cpu(p.pid))
+                    row = {"group": g.gid, "app": g.app, "mode": g.mode, "procs": g.procs,
+                           "conn": conn, "server": s, "round": rnd, "rate": rate, **r,
+                           "sustained": openloop.sustained(r),
+                           "cpu_us": cpu / r["completed"] * 1e6 if r["completed"] else None}
+                    results["fixed_runs"].append(row)
+                    print(f"  r{rnd} {rate:6.0f}/s {conn:<10} {s:<11} got {r['achieved_rps']:7.0f}/s"
+                          f"  p50 {r['p50_ms']:6.2f}  p90 {r['p90_ms']:6.2f}  p99 {r['p99_ms']:7.2f}"
+                          f"  max {r['max_ms']:7.2f} ms  gen-lag p99 {r['gen_lag_p99_ms']:5.2f}"
+                          f"{'' if row['sustained'] else '  NOT SUSTAINED'}"
+                          f"{'  errors ' + str(r['errors']) if r['errors'] else ''}", flush=True)
+
+
 def estimate(groups: list[Group], args: argparse.Namespace) -> float:
-    runs = sum(len(g.servers) * len(g.conns) for g in groups)
+    runs = sum(len(g.servers) * len(g.conns) for g in groups if not g.rates)
+    fixed = sum(len(g.servers) * len(g.conns) * len(g.rates) for g in groups if g.rates)
     starts = sum(len(g.servers) for g in groups)
-    return runs * args.rounds * (args.duration + 0.3) + starts * 2.5 + 10
+    return (runs * args.rounds * (args.duration + 0.3)
+            + fixed * args.rounds * (fixed_seconds(args) + 0.3) + starts * 2.5 + 10)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="1 round of 1 s, 2-process groups only (about 2 minutes)")
+                    help="1 round of 1 s, 2-process groups only (about 3 minutes)")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 1)")
     ap.add_argument("--duration", type=float, help="seconds per wrk run (default 2; quick 1)")
-    ap.add_argument("--only", help="comma-separated group ids or prefixes, e.g. plain/http-socket")
+    ap.add_argument("--only", help="comma-separated group ids or prefixes, e.g. plain/http-socket;"
+                    " 'fixed' = the fixed-offered-load latency groups only")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--skip-setup", action="store_true", help="use bench/.venv as it is")
     args = ap.parse_args(argv)
@@ -256,13 +319,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = args.only.split(",")
         groups = [g for g in groups if any(g.gid.startswith(w) for w in wanted)]
+    if any(g.rates for g in groups) and openloop.build() is None:
+        notes.append("no C compiler: the fixed-offered-load groups (bench/loadgen.c) were skipped")
+        groups = [g for g in groups if not g.rates]
     print(f"{len(groups)} groups, {args.rounds} rounds x {args.duration:g} s; "
           f"estimated {estimate(groups, args) / 60:.1f} min", flush=True)
 
     outdir = BENCH / ".results" / "latest"
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
-    results: dict = {"runs": [], "memory": {}, "memory_loaded": {}, "startup": {}, "commands": {}, "failures": [], "http_shape": {},
+    results: dict = {"runs": [], "fixed_runs": [], "memory": {}, "memory_loaded": {}, "startup": {}, "commands": {}, "failures": [], "http_shape": {},
                      "notes": notes, "versions": vers, "machine": report.machine(),
                      "rounds": args.rounds, "duration": args.duration, "quick": args.quick,
                      "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
@@ -285,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = report.summarise(results)
     print()
     print(report.text_table(summary, results))
-    if not args.no_docs and results["runs"]:
+    if not args.no_docs and (results["runs"] or results["fixed_runs"]):
         report.write_docs(summary, results, REPO / "docs")
         print(f"\nwrote docs/benchmarks.md and docs/bench-chart.svg "
               f"({results['elapsed_s'] / 60:.1f} min)")
