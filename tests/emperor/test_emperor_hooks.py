@@ -58,6 +58,7 @@ def test_emperor_phases_in_order(emperor, vassals: Path, tmp_path: Path) -> None
     ini = vassals / "app.ini"
     emp: EmperorProc = emperor("--ini", str(emperor_ini))
     emp.wait_log("watching")
+    wait_until(lambda: lines(order), 10, message="the emperor-start hook's output")
     assert lines(order) == ["emperor-start"]  # before any vassal exists
     assert (tmp_path / "hook-start").read_text() == "started\n"
     write_file(ini, f"[uwsgi]\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {app}\nprocesses = 1\n"

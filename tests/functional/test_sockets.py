@@ -186,6 +186,9 @@ def test_without_vacuum_the_socket_file_stays(start: Start, short_tmp: Path) -> 
     path = short_tmp / "keep.sock"
     app = start("--socket", str(path))
     wait_socket_file(app, path)
+    # a served request: the loop runs and its handlers are in place (the socket accepts, in the
+    # kernel, before that; a SIGINT then would be Python's default KeyboardInterrupt)
+    assert uwsgi_call(str(path))["path"] == "/"
     app.signal(signal.SIGINT)
     assert app.wait_exit() == 0
     assert stat.S_ISSOCK(os.lstat(path).st_mode)
