@@ -40,8 +40,15 @@ def test_on_demand_vassal_wakes_through_the_fastrouter_again_and_again(
     emperor.wait_log(r"fastrouter started", timeout=10)
     emperor.wait_log(r"vassal shop.* is on demand", timeout=10)
 
+    def cmdline(pid: int) -> str | None:
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None  # exited between the listing and the read: not a live vassal
+
     def vassal_masters() -> list[int]:
-        kids = [p for p in children_of(emperor.pid) if "fastrouter" not in open(f"/proc/{p}/cmdline").read()]
+        kids = [p for p in children_of(emperor.pid) if (c := cmdline(p)) is not None and "fastrouter" not in c]
         emperor.seen_pids.update(kids)
         return kids
 
