@@ -26,9 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
-from support import free_port, wait_until
+from support import free_port, require_binary, system_binary, wait_until
 
 #: nginx's stock conf/uwsgi_params, used when the system copy is missing
 STOCK_UWSGI_PARAMS = """\
@@ -54,16 +52,16 @@ _SYSTEM_PARAMS = ("/etc/nginx/uwsgi_params", "/usr/local/nginx/conf/uwsgi_params
                   "/usr/local/etc/nginx/uwsgi_params")
 
 
+_NGINX_PATH = "/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin"
+
+
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin")
+    return system_binary("nginx", _NGINX_PATH)
 
 
 def require_nginx() -> str:
-    path = nginx_binary()
-    if path is None:
-        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it): "
-                    "the uwsgi-protocol end-to-end tests need a real nginx")
-    return path
+    return require_binary("nginx", "nginx is not installed (apt-get install nginx; .ci/run installs it): "
+                          "the uwsgi-protocol end-to-end tests need a real nginx", _NGINX_PATH)
 
 
 def nginx_version() -> tuple[int, ...]:

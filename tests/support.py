@@ -30,6 +30,23 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def system_binary(name: str, extra_path: str = "/usr/sbin:/usr/local/sbin:/usr/local/bin") -> str | None:
+    """A system tool a test drives (nginx, redis-server...), on PATH or where Debian puts it."""
+    import shutil
+
+    return shutil.which(name) or shutil.which(name, path=extra_path)
+
+
+def require_binary(name: str, why: str, extra_path: str = "/usr/sbin:/usr/local/sbin:/usr/local/bin") -> str:
+    """Its path, or skip the test saying how to install it and what the test needs it for."""
+    path = system_binary(name, extra_path)
+    if path is None:
+        import pytest
+
+        pytest.skip(why)
+    return path
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
                message: str = "condition") -> object:
     deadline = time.monotonic() + timeout

@@ -19,22 +19,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-from support import free_port, wait_until
+from support import free_port, require_binary, system_binary, wait_until
 
 from satrap.protocol.resp import RespParser, encode_command
 
 
 def redis_binary() -> str | None:
-    return shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/usr/local/bin")
+    return system_binary("redis-server")
 
 
 def require_redis() -> str:
-    path = redis_binary()
-    if path is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server): the sse offload tests "
-                    "need a real redis")
-    return path
+    return require_binary("redis-server", "redis-server is not installed (apt-get install redis-server; "
+                          ".ci/run installs it): the sse offload tests need a real redis")
 
 
 class RedisRun:
