@@ -19,7 +19,7 @@ KINDS = ("bool", "int", "str", "list")
 SUPPORT = ("yes", "noop", "unsupported")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Option:
     """One uWSGI (or satrap) option.
 
