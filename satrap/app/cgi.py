@@ -48,7 +48,7 @@ from urllib.parse import unquote_to_bytes
 from satrap import UWSGI_COMPAT_VERSION, __version__
 from satrap.errors import ConfigError
 
-__all__ = ["CGI_MODIFIER1", "CGIGateway", "build_cgi_gateway", "cgi_configured"]
+__all__ = ["CGI_MODIFIER1", "CGIGateway", "build_cgi_gateway"]
 
 log = logging.getLogger("satrap.app")
 
@@ -70,11 +70,6 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanentl
             504: "Gateway Timeout"}
 
 StartResponse = Callable[..., Any]
-
-
-def cgi_configured(cfg: Any) -> bool:
-    """Whether the config asks for the CGI gateway at all (``cgi`` or ``cgi-from-docroot``)."""
-    return bool(getattr(cfg, "cgi", None)) or bool(getattr(cfg, "cgi_from_docroot", False))
 
 
 @dataclass(frozen=True)

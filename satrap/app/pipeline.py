@@ -18,9 +18,9 @@ def wrap(cfg: Any, app: WSGIApp | None) -> WSGIApp | None:
     from satrap.routing import routing_layer
 
     if app is None:
-        from satrap.app.cgi import build_cgi_gateway, cgi_configured
-
         if cgi_configured(cfg):
+            from satrap.app.cgi import build_cgi_gateway
+
             app = build_cgi_gateway(cfg)  # no WSGI app: the CGI gateway answers every request
         elif not getattr(cfg, "static_map", None) and not getattr(cfg, "static_map2", None):
             return None  # the worker answers 500 "no python application found" itself
@@ -31,6 +31,13 @@ def wrap(cfg: Any, app: WSGIApp | None) -> WSGIApp | None:
     app = static_layer(cfg, app)  # static files are looked up before the app
     app = routing_layer(cfg, app)  # route rules run first of all
     return app
+
+
+def cgi_configured(cfg: Any) -> bool:
+    """Whether the config asks for the CGI gateway at all (``cgi`` or ``cgi-from-docroot``). Kept
+    here, not in ``app/cgi.py``: deciding must not import the gateway, since a module first
+    imported in a worker after fork costs it private memory."""
+    return bool(getattr(cfg, "cgi", None)) or bool(getattr(cfg, "cgi_from_docroot", False))
 
 
 def wsgi_configured(cfg: Any) -> bool:
@@ -47,10 +54,8 @@ def modifier1_apps(cfg: Any, app: WSGIApp | None) -> dict[int, WSGIApp | None]:
     A modifier1 missing here is refused, as uWSGI refuses a plugin it has not loaded.
     """
     table: dict[int, WSGIApp | None] = {0: app, 30: app}
-    if not (getattr(cfg, "cgi", None) or getattr(cfg, "cgi_from_docroot", False)):
-        return table  # (no import of the gateway: a module imported after fork dirties pages)
-    from satrap.app.cgi import CGI_MODIFIER1, build_cgi_gateway, cgi_configured
-
     if cgi_configured(cfg):
+        from satrap.app.cgi import CGI_MODIFIER1, build_cgi_gateway
+
         table[CGI_MODIFIER1] = app if not wsgi_configured(cfg) else wrap(cfg, build_cgi_gateway(cfg))
     return table

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import errno
 import os
-import signal
 import socket
 import stat
 from typing import Any
@@ -339,7 +338,7 @@ def run_fastrouter(cfg: Any, listeners: list[Listener], index: int,
                    sub_socks: list[socket.socket] | None = None) -> int:
     """Serve the fastrouter on ``listeners`` (bound ``fastrouter`` addresses). The subscription
     servers are bound here unless ``sub_socks`` are given. Returns the exit code."""
-    from satrap.router.process import new_event_loop
+    from satrap.router.process import new_event_loop, stop_on_signals
 
     set_title(cfg, f"fastrouter {index}")
     parent = os.getppid()
@@ -363,11 +362,7 @@ def run_fastrouter(cfg: Any, listeners: list[Listener], index: int,
     asyncio.set_event_loop(loop)
     try:
         router = FastRouter(loop, cfg, listeners, sub_socks, parent)
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(sig, router.stop, True)
-        for sig in (signal.SIGQUIT, signal.SIGINT):
-            loop.add_signal_handler(sig, router.stop, False)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        stop_on_signals(loop, router.stop)
         router.start()
         where = ", ".join(lst.address for lst in listeners) or "(no listener)"
         subs = ", ".join(getattr(cfg, "fastrouter_subscription_server", None) or []) or "none"

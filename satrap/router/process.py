@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any
+from typing import Any, Callable
 
 from satrap.log import log
 from satrap.net.listeners import Listener
@@ -21,6 +21,17 @@ from satrap.proctitle import set_title
 from satrap.router.server import Router, describe
 from satrap.router.settings import RouterSettings
 from satrap.router.upstream import Upstream
+
+
+def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[bool], object]) -> None:
+    """The signals of a gateway process (the ``--http`` router, the fastrouter), as uWSGI's:
+    SIGHUP/SIGTERM stop gracefully, SIGQUIT/SIGINT at once; a vanished peer is a failed send,
+    never a SIGPIPE."""
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, True)
+    for sig in (signal.SIGQUIT, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, False)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -45,11 +56,7 @@ def run_router(cfg: Any, listeners: list[Listener], upstream: str, index: int) -
     asyncio.set_event_loop(loop)
     try:
         router = Router(loop, settings, listeners, Upstream(upstream), parent)
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(sig, router.stop, True)
-        for sig in (signal.SIGQUIT, signal.SIGINT):
-            loop.add_signal_handler(sig, router.stop, False)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        stop_on_signals(loop, router.stop)
         router.start()
         log(f"{describe(listeners, upstream)} (pid {os.getpid()}, "
             f"{type(loop).__module__.split('.')[0]} loop, "

@@ -29,7 +29,7 @@ from typing import Any, Callable
 from satrap.log import log
 from satrap.net.listenq import tcp_queue
 from satrap.net.listeners import Listener
-from satrap.scoreboard import PeerView
+from satrap.scoreboard import ACCEPTING, STARTING, PeerView
 from satrap.worker.allow import peer_allowed
 from satrap.worker.conn import Conn, send_error, serve_http, serve_uwsgi
 from satrap.worker.context import WorkerContext, base_environ, set_socket_timeouts
@@ -143,8 +143,6 @@ class WorkerLoop:
                 pool.append(t)
         self._listen(True)
         if self.ctx.slot is not None:
-            from satrap.scoreboard import ACCEPTING
-
             self.ctx.slot.set_status(ACCEPTING)
         if self.on_accepting is not None:
             self.on_accepting()
@@ -157,8 +155,6 @@ class WorkerLoop:
             if ctx.stopping:
                 if self.listeners:
                     if ctx.slot is not None:
-                        from satrap.scoreboard import STARTING
-
                         ctx.slot.set_status(STARTING)  # siblings must not wait for us to accept
                     self._close_listeners()
                     listeners = self.listeners

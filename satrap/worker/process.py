@@ -48,7 +48,7 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
         log("*** no app loaded: every request will get a 500 (set need-app to exit instead) ***")
         return None, 0
     if app is None:
-        from satrap.app.cgi import cgi_configured
+        from satrap.app.pipeline import cgi_configured
 
         if cgi_configured(cfg):  # uWSGI's cgi plugin alone: every request runs a CGI script
             from satrap.app.pipeline import wrap

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers import touch, write_file  # noqa: F401 (re-exported for the acceptance tests)
 from nginxrun import NginxRun, shared_tmpdir
 from support import REPO, alive, children_of, wait_until
 
@@ -104,18 +105,6 @@ class Seed000:
 
 def new_seed000() -> Seed000:
     return Seed000(shared_tmpdir("satrap-emperor-accept-"))
-
-
-def write_file(path: Path, text: str) -> None:
-    """Atomic write (tmp + rename): the Emperor never reads half a file."""
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def touch(path: Path) -> None:
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
 
 # -- satrap nginx ----------------------------------------------------------------------------------

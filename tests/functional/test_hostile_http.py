@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from router.servers import PATHS, Server, read_all
+from router.servers import PATHS, Server
+from support import read_until_eof
 
 CASES = Path(__file__).resolve().parents[1] / "protocol" / "http_cases" / "invalid"
 VECTORS = sorted(CASES.glob("*.http"))
@@ -43,7 +44,7 @@ def exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
         except OSError:
             pass
         try:
-            return read_all(s)
+            return read_until_eof(s)
         except OSError:
             return b""
 
@@ -52,7 +53,7 @@ def normal_request_ok(server: Server) -> None:
     with server.connect() as s:
         s.sendall(NORMAL)
         s.shutdown(socket.SHUT_WR)
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"ok /after"), data[:300]
 
 

@@ -87,17 +87,6 @@ def read_response(sock: socket.socket, buf: bytearray,
     return lines[0].encode(), headers, body
 
 
-def read_all(sock: socket.socket) -> bytes:
-    data = bytearray()
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return bytes(data)
 
 
 class Server:

@@ -10,9 +10,9 @@ import threading
 import time
 
 import pytest
-from support import wait_until
+from support import read_until_eof, wait_until
 
-from router.servers import damn_free, read_all, read_response
+from router.servers import damn_free, read_response
 from satrap.router.proxy import encode_vars
 from satrap.router.upstream import UpstreamError, encode_var, packet_header
 
@@ -53,7 +53,7 @@ def test_worker_killed_mid_request_is_a_502_not_a_hang(serve):
     with server.connect(timeout=10) as s:
         started = time.monotonic()
         s.sendall(_get("/die"))
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 502 Bad Gateway\r\n"), data[:200]
     assert time.monotonic() - started < 5
     # the master respawns the worker; the router goes on serving
@@ -179,7 +179,7 @@ def test_incomplete_head_gets_408_in_time(serve):
                 s.sendall(b"X")
             except OSError:
                 break
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 408 "), data[:200]
     assert time.monotonic() - started < 4
 
@@ -199,7 +199,7 @@ def test_partial_body_times_out_with_408(serve):
     server = serve("http", "--http-timeout", "1")
     with server.connect(timeout=10) as s:
         s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 408 "), data[:200]
 
 

@@ -11,9 +11,9 @@ import signal
 import socket
 
 import pytest
-from support import http_request, wait_until
+from support import http_request, read_until_eof, wait_until
 
-from router.servers import PATHS, damn_free, read_all, read_response, router_wired
+from router.servers import PATHS, damn_free, read_response, router_wired
 
 both = pytest.mark.parametrize("path", PATHS)
 
@@ -134,7 +134,7 @@ def test_unknown_length_is_chunked_for_11_and_close_delimited_for_10(serve, path
         assert read_response(s, buf)[2] == b"ok /after"
     with server.connect() as s:
         s.sendall(b"GET /nolength HTTP/1.0\r\n\r\n")
-        data = read_all(s)
+        data = read_until_eof(s)
         assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\npart1;part2;part3")
         assert b"chunked" not in data
 
@@ -173,12 +173,12 @@ def test_connection_handling_10_and_11(serve, path):
     server = serve(path)
     with server.connect() as s:  # 1.1 + close: answered with Connection: close, then closed
         s.sendall(_get("/c", extra="Connection: close\r\n"))
-        data = read_all(s)
+        data = read_until_eof(s)
         assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close\r\n" in data
         assert data.endswith(b"ok /c")
     with server.connect() as s:  # plain 1.0: closed after the response
         s.sendall(b"GET /ten HTTP/1.0\r\n\r\n")
-        assert read_all(s).endswith(b"ok /ten")
+        assert read_until_eof(s).endswith(b"ok /ten")
     with server.connect() as s:  # 1.0 keep-alive: kept, and told so
         buf = bytearray()
         for p in ("/x", "/y"):
@@ -194,7 +194,7 @@ def test_half_closed_client_still_gets_its_response(serve, path):
     with server.connect() as s:
         s.sendall(_get("/sleep", extra="") .replace(b"/sleep", b"/sleep?0.2"))
         s.shutdown(socket.SHUT_WR)
-        assert read_all(s).endswith(b"slept")
+        assert read_until_eof(s).endswith(b"slept")
 
 
 @both
@@ -210,7 +210,7 @@ def test_limits(serve, path, request_bytes, status, request):
     server = serve(path, "--limit-post", "1000")
     with server.connect() as s:
         s.sendall(request_bytes)
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 %d " % status), data[:200]
     assert b"Connection: close\r\n" in data
     assert server.get("/ok")[2] == b"ok /ok"
@@ -233,7 +233,7 @@ def test_smuggling_vectors_get_400_and_close(serve, path, smuggle):
     server = serve(path)
     with server.connect() as s:
         s.sendall(smuggle)
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 400 "), data[:200]
     assert b"smuggled" not in data and data.count(b"HTTP/1.1 ") == 1
 
@@ -245,7 +245,7 @@ def test_502_when_no_worker_listens(serve, tmp_path):
     server = serve("http", upstream=str(tmp_path / "nobody.sock"))  # run_router alone
     with server.connect() as s:
         s.sendall(_get("/"))
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
     assert b"Connection: close\r\n" in data
 
@@ -254,7 +254,7 @@ def test_504_when_the_worker_is_too_slow(serve):
     server = serve("http", "--http-timeout", "1", "--harakiri", "0")
     with server.connect() as s:
         s.sendall(_get("/sleep?3"))
-        data = read_all(s)
+        data = read_until_eof(s)
     assert data.startswith(b"HTTP/1.1 504 Gateway Timeout\r\n")
     assert server.get("/ok")[2] == b"ok /ok"
 
@@ -296,8 +296,8 @@ def test_graceful_stop_finishes_in_flight_requests(serve, harness):
         wait_until(lambda: (server.workdir / "sleep-started").exists(), 5,
                    message="the sleep request to reach the app")
         os.kill(pid, signal.SIGHUP)
-        assert read_all(idle) == b""  # the idle keep-alive connection is closed at once
-        data = read_all(busy)  # the in-flight one gets its response, then a close
+        assert read_until_eof(idle) == b""  # the idle keep-alive connection is closed at once
+        data = read_until_eof(busy)  # the in-flight one gets its response, then a close
         assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close" in data
         assert data.endswith(b"slept")
     if server.router is not None:
