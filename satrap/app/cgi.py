@@ -4,8 +4,8 @@ uWSGI routes requests whose modifier1 is 9 to its cgi plugin (nginx ``uwsgi_modi
 satrap does the same with a plain WSGI callable, :class:`CGIGateway`, so every layer satrap puts
 around an app (internal routing, static files, the request log, harakiri) works for CGI too. The
 worker decides once at start-up which requests reach it (``satrap.worker.process.make_context``):
-every request when no WSGI app is configured, else only those with modifier1 9 (and an
-http-socket with ``http-socket-modifier1 = 9``).
+every request when no WSGI app is configured, else only those with modifier1 9 (an http-socket
+with ``http-socket-modifier1 = 9``, or the ``--http`` router with ``http-modifier1 = 9``).
 
 How a request finds its script (``plugins/cgi/cgi_plugin.c`` in uWSGI, followed closely):
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .convert import ConvertError, to_size
+from .convert import ConvertError, to_int, to_size
 from .registry import Option, Registry
 from .uwsgi_names import UWSGI_NAMES
 
@@ -53,6 +53,15 @@ def _ext_command(raw: str | None) -> str:
     if not sep or not ext.strip() or not command.strip():
         raise ConvertError("ext=command (e.g. .py=python3)")
     return raw or ""
+
+
+def _modifier(raw: str | None) -> int:
+    """A uwsgi packet modifier: one byte."""
+    value = to_int(raw)
+    if not 0 <= value <= 255:
+        raise ConvertError("a uwsgi modifier (0-255)")
+    return value
+
 
 #: hook phases satrap runs (satrap.hooks.run_phase is called there); the rest stay unsupported
 HOOK_PHASES = ("asap", "pre-jail", "post-jail", "as-root", "as-user", "pre-app", "post-app", "post-fork",
@@ -409,6 +418,11 @@ _SATRAP_ROWS: tuple[Option, ...] = (
           "sockets; nginx reads both, so satrap always writes the status line", "cgi", short="c"),
     _o("http-socket-modifier1", "int", 0, "modifier1 of the requests on http-socket listeners: 9 sends them "
        "to the CGI gateway even when a WSGI app is configured", "sockets"),
+    _o("http-modifier1", "int", 0, "modifier1 the --http router puts in the uwsgi packets it sends to the "
+       "workers: 9 sends every request to the CGI gateway even when a WSGI app is configured", "sockets",
+       convert=_modifier),
+    _o("http-modifier2", "int", 0, "modifier2 the --http router puts in the uwsgi packets it sends to the "
+       "workers (satrap's workers do not use it)", "sockets", convert=_modifier),
     _o("strict", "bool", False, "unknown keys in config files are errors, not warnings", "config"),
     _o("print-config", "bool", False, "satrap: print the effective config with where each value came from, and exit",
        "control", satrap_only=True),

@@ -112,10 +112,12 @@ class HeadersTooLarge431(ProtocolError):
     reason = "Request Header Fields Too Large"
 
 
-def encode_vars(fixed: bytes, env: dict[str, str], length: str) -> bytes:
+def encode_vars(fixed: bytes, env: dict[str, str], length: str, modifier1: int = 0,
+                modifier2: int = 0) -> bytes:
     """The uwsgi packet for one request: ``fixed`` (the connection's vars) + the head's environ
-    + CONTENT_LENGTH. Built as one latin-1 string (a var's byte length is its character count)
-    and encoded once; UpstreamError when it does not fit a packet."""
+    + CONTENT_LENGTH, under a header carrying the modifiers (``http-modifier1``/``2``). Built as
+    one latin-1 string (a var's byte length is its character count) and encoded once;
+    UpstreamError when it does not fit a packet."""
     parts: list[str] = []
     append = parts.append
     for key, value in env.items():
@@ -128,7 +130,7 @@ def encode_vars(fixed: bytes, env: dict[str, str], length: str) -> bytes:
         block = fixed + "".join(parts).encode("latin-1")
     except UnicodeEncodeError:  # a value over 65535 characters
         raise UpstreamError("uwsgi var longer than 65535 bytes") from None
-    return packet_header(len(block)) + block
+    return packet_header(len(block), modifier1, modifier2) + block
 
 
 def _len(n: int) -> str:
@@ -461,7 +463,8 @@ class ClientConn:
         """The request's uwsgi packet, and the exchange begun; None (client answered 431) when
         its headers do not fit in one packet."""
         try:
-            packet = encode_vars(self.fixed_vars, head.environ, cl)
+            settings = self.settings
+            packet = encode_vars(self.fixed_vars, head.environ, cl, settings.modifier1, settings.modifier2)
         except UpstreamError as err:
             self._refuse(HeadersTooLarge431(str(err)))
             return None

@@ -26,6 +26,8 @@ class RouterSettings:
     body_buffer: int
     max_connections: int
     stop_mercy: float  # graceful stop: in-flight requests get this long
+    modifier1: int = 0  # http-modifier1: in every uwsgi packet sent to the workers (9 = CGI)
+    modifier2: int = 0  # http-modifier2: likewise (satrap's workers ignore it)
 
     @classmethod
     def from_config(cls, cfg: Any) -> RouterSettings:
@@ -41,6 +43,8 @@ class RouterSettings:
             body_buffer=max(post_buffering, DEFAULT_BODY_BUFFER),
             max_connections=connection_cap(getattr(cfg, "max_fd", None)),
             stop_mercy=float(getattr(cfg, "worker_reload_mercy", 60) or 60),
+            modifier1=int(getattr(cfg, "http_modifier1", 0) or 0),
+            modifier2=int(getattr(cfg, "http_modifier2", 0) or 0),
         )
 
 

@@ -45,11 +45,11 @@ def encode_var(key: str, value: str) -> bytes:
     return _U16(len(k)) + k + _U16(len(v)) + v
 
 
-def packet_header(block_size: int) -> bytes:
-    """The 4-byte uwsgi header for a vars block (modifier1 0 = WSGI)."""
+def packet_header(block_size: int, modifier1: int = 0, modifier2: int = 0) -> bytes:
+    """The 4-byte uwsgi header for a vars block (modifier1 0 = WSGI, 9 = CGI: ``http-modifier1``)."""
     if block_size > 0xFFFF:
         raise UpstreamError(f"uwsgi vars block of {block_size} bytes (max 65535)")
-    return HEADER.pack(0, block_size, 0)
+    return HEADER.pack(modifier1, block_size, modifier2)
 
 
 class Upstream:

@@ -1,5 +1,6 @@
 """Which requests reach the CGI gateway: modifier1 9 beside a WSGI app (a real nginx with
-``uwsgi_modifier1 9;`` in front of ``--socket``, and raw uwsgi packets), and the corpus's OpenWrt
+``uwsgi_modifier1 9;`` in front of ``--socket``, raw uwsgi packets, ``http-socket-modifier1`` and
+``--http`` with ``http-modifier1``), and the corpus's OpenWrt
 LuCI configs (028, 029), which name no WSGI app at all, starting and running a CGI script.
 """
 
@@ -96,6 +97,42 @@ def test_http_socket_modifier1_9_sends_http_requests_to_cgi(tmp_path: Path,
     proc.wait_http(port, "/cgi-bin/hello.sh")
     status, _, body = http_request(port, "GET", "/cgi-bin/hello.sh")
     assert status == 200 and body == b"cgi /cgi-bin/hello.sh GET\n"
+
+
+def test_http_modifier1_9_sends_the_routers_requests_to_cgi(tmp_path: Path,
+                                                             satrap: Callable[..., Satrap]) -> None:
+    """``--http`` with ``http-modifier1 = 9``: the router's packets carry modifier1 9, so the CGI
+    gateway serves every request although a WSGI app is configured; without it the app does, and
+    with it but no ``cgi`` the workers refuse modifier1 9 (the client gets 502), as uWSGI's."""
+    app, www = _layout(tmp_path)
+    common = ("--master", "--processes", "1", "--wsgi-file", str(app))
+
+    port = free_port()
+    proc = satrap("--http", f"127.0.0.1:{port}", *common, "--cgi", str(www), "--http-modifier1", "9")
+    proc.wait_http(port, "/cgi-bin/hello.sh")
+    status, headers, body = http_request(port, "GET", "/cgi-bin/hello.sh")
+    assert (status, body) == (200, b"cgi /cgi-bin/hello.sh GET\n"), proc.log()
+    assert headers["content-type"] == "text/plain"
+    # over the router's 64 KiB in-packet limit: the body is streamed to the worker after the packet
+    # (and under what two pipes hold: the script echoes before reading it all, see _Run._feed)
+    status, _, body = http_request(port, "POST", "/cgi-bin/hello.sh", body=b"x" * 100_000)
+    assert (status, body) == (200, b"cgi /cgi-bin/hello.sh POST\n" + b"x" * 100_000)
+    # a path that is no script is the CGI gateway's 404, never the WSGI app
+    status, _, body = http_request(port, "GET", "/page")
+    assert status == 404 and b"wsgi" not in body
+    proc.stop()
+
+    port = free_port()
+    proc = satrap("--http", f"127.0.0.1:{port}", *common, "--cgi", str(www))
+    proc.wait_http(port, "/")
+    assert http_request(port, "GET", "/cgi-bin/hello.sh")[::2] == (200, b"wsgi /cgi-bin/hello.sh")
+    proc.stop()
+
+    port = free_port()
+    proc = satrap("--http", f"127.0.0.1:{port}", *common, "--http-modifier1", "9")
+    proc.wait_port(port)
+    assert http_request(port, "GET", "/cgi-bin/hello.sh")[0] == 502
+    proc.wait_log("unavailable modifier requested: 9")
 
 
 def test_nginx_uwsgi_modifier1_9_with_wsgi_app_side_by_side(satrap: Callable[..., Satrap]) -> None:

@@ -3,19 +3,23 @@
 - emperor-start (Emperor, before the first scan, fatal), as-vassal (the vassal's process before it
   execs, fatal for that vassal), as-emperor (Emperor after each spawn, non-fatal, UWSGI_VASSAL_*);
 - emperor-reload / emperor-stop / emperor-lost run in the *vassal's* master when its Emperor sends
-  reload / stop or the link breaks (as in uWSGI).
+  reload / stop or the link breaks (as in uWSGI);
+- as-on-demand-vassal (Emperor, UWSGI_HOOK_CONTEXT = the vassal's name) when an on-demand vassal's
+  socket is bound and again when the vassal goes back to on-demand; a failure drops that vassal
+  until the next scan.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from helpers import EmperorProc, touch, write_file
+from helpers import EmperorProc, touch, unix_http, write_file
 from support import alive, free_port, http_request, pgid_members, wait_until
 
 APP = """\
@@ -146,6 +150,84 @@ def test_failing_emperor_start_is_fatal(emperor, vassals: Path, tmp_path: Path) 
     assert 'emperor-start hook "exec:exit 7" failed: command exited with status 7' in emp.log()
     assert "FATAL emperor-start hook failed" in emp.log()
     assert "vassal app.ini started" not in emp.log()
+
+
+ON_DEMAND_APP = """\
+import os
+
+def application(environ, start_response):
+    with open(os.environ["ORDER_FILE"], "a") as f:
+        f.write("request " + os.environ.get("UWSGI_HOOK_CONTEXT", "-") + "\\n")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def test_as_on_demand_vassal_runs_when_the_socket_is_bound(emperor, vassals: Path, tmp_path: Path) -> None:
+    """uWSGI (core/emperor.c) runs as-on-demand-vassal in the Emperor right after binding an
+    on-demand vassal's socket, before anything spawns it, and again when the vassal goes back to
+    on-demand (die-on-idle); UWSGI_HOOK_CONTEXT is the vassal's name, for the hook only."""
+    order = tmp_path / "order"
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    sock = sockets / "app.socket"
+    app = tmp_path / "app.py"
+    app.write_text(ON_DEMAND_APP)
+    emperor_ini = tmp_path / "emperor.ini"
+    emperor_ini.write_text(
+        "[uwsgi]\n"
+        f"emperor = {vassals}\n"
+        f"emperor-on-demand-directory = {sockets}\n"
+        # `test -S`: the socket is already there when the hook runs; $PPID: it runs in the Emperor
+        f'hook-as-on-demand-vassal = exec:echo "as-on-demand-vassal $UWSGI_HOOK_CONTEXT '
+        f'`test -S {sock} && echo bound` $PPID" >> {order}\n')
+    emp: EmperorProc = emperor("--ini", str(emperor_ini))
+    emp.wait_log("watching")
+    write_file(vassals / "app.ini",
+               f"[uwsgi]\nwsgi-file = {app}\nprotocol = http\nprocesses = 1\nidle = 1\ndie-on-idle = true\n"
+               f"env = ORDER_FILE={order}\n")
+    hooked = f"as-on-demand-vassal app.ini bound {emp.pid}"
+    assert wait_lines(order, 1) == [hooked]
+    emp.wait_log(r"vassal app\.ini is on demand")
+    emp.wait_vassals(0)  # the hook's shell is gone, and no vassal was spawned:
+    assert "vassal app.ini started" not in emp.log()
+
+    assert unix_http(str(sock), timeout=20) == b"ok"  # the first connection spawns the vassal
+    assert lines(order) == [hooked, "request -"]  # the hook's variable stayed out of the vassal
+    emp.wait_log(r"vassal app\.ini started")
+
+    emp.wait_log(r"vassal app\.ini \(pid \d+\) went idle: back to waiting", timeout=20)  # die-on-idle: back to on-demand
+    assert wait_lines(order, 3) == [hooked, "request -", hooked]
+    emp.wait_vassals(0)
+    assert unix_http(str(sock), timeout=20) == b"ok"  # and it still wakes on a connection
+    assert lines(order) == [hooked, "request -", hooked, "request -"]
+
+
+def test_failing_as_on_demand_vassal_hook_drops_the_vassal(emperor, vassals: Path, tmp_path: Path) -> None:
+    """A failing as-on-demand-vassal hook drops the vassal (uWSGI: emperor_del): its socket is
+    closed and nothing runs it; the next scan finds the file again, binds afresh and runs the hook
+    again, which here succeeds, so the vassal then serves on demand."""
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    runs = tmp_path / "runs"
+    failed_once = tmp_path / "failed-once"
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    emp: EmperorProc = emperor(
+        "--emperor", str(vassals), "--emperor-on-demand-directory", str(sockets),
+        "--hook-as-on-demand-vassal",
+        f"exec:echo $UWSGI_HOOK_CONTEXT >> {runs}; test -e {failed_once} || {{ touch {failed_once}; false; }}")
+    emp.wait_log("watching")
+    write_file(vassals / "app.ini", f"[uwsgi]\nwsgi-file = {app}\nprotocol = http\nprocesses = 1\n")
+    emp.wait_log(r'as-on-demand-vassal for vassal app\.ini hook ".*" failed: command exited with status 1')
+    emp.wait_log(r"as-on-demand-vassal hook failed for vassal app\.ini: dropping it")
+    emp.wait_log(r"vassal app\.ini is on demand", count=2, timeout=15)  # the next scan: bound again
+    assert wait_lines(runs, 2) == ["app.ini", "app.ini"]
+    emp.wait_vassals(0)
+    assert "vassal app.ini started" not in emp.log()
+    assert len(re.findall("dropping it", emp.log())) == 1
+    assert unix_http(str(sockets / "app.socket"), timeout=20) == b"ok"
+    assert lines(runs) == ["app.ini", "app.ini"]  # spawning it runs no as-on-demand-vassal
 
 
 def test_emperor_lost_runs_in_the_vassal(tmp_path: Path) -> None:

@@ -38,6 +38,25 @@ def test_encode_vars_matches_var_by_var_encoding():
     assert encode_vars(fixed, env, "3") == packet_header(len(block)) + block
 
 
+def test_http_modifiers_go_in_the_packet_header():
+    """http-modifier1/2 (uWSGI's http router writes them in bytes 0 and 3 of every packet)."""
+    from satrap.config.merge import load_config
+    from satrap.errors import ConfigError
+    from satrap.router.settings import RouterSettings
+
+    packet = encode_vars(b"", {"PATH_INFO": "/"}, "", 9, 3)
+    assert packet[0] == 9 and packet[3] == 3
+    assert packet[1] | packet[2] << 8 == len(packet) - 4
+    assert encode_vars(b"", {"PATH_INFO": "/"}, "")[:4:3] == b"\0\0"
+    settings = RouterSettings.from_config(load_config(["--module", "none"]))
+    assert (settings.modifier1, settings.modifier2) == (0, 0)
+    settings = RouterSettings.from_config(load_config(["--module", "none", "--http-modifier1", "9",
+                                                       "--http-modifier2", "1"]))
+    assert (settings.modifier1, settings.modifier2) == (9, 1)
+    with pytest.raises(ConfigError, match="http-modifier1"):
+        load_config(["--module", "none", "--http-modifier1", "256"])
+
+
 def test_encode_vars_refuses_what_a_packet_cannot_carry():
     with pytest.raises(UpstreamError):
         encode_vars(b"", {"HTTP_X": "v" * 70000}, "")
