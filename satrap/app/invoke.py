@@ -19,7 +19,7 @@ import sys
 import traceback
 from typing import Any, Callable, Iterable
 
-from satrap.protocol.http11 import response_head
+from satrap.protocol.http11 import response_lines
 from satrap.routing import Offload
 
 Send = Callable[[bytes], Any]
@@ -32,6 +32,13 @@ _NO_BODY_STATUS = frozenset((204, 304))
 #: with the client socket and an :class:`Offload` after the response head went out
 offloader: Callable[[Any, Offload], None] | None = None
 _COALESCE = 65536  # a list body up to this size is sent with the head in one send
+
+#: (version, status, headers) -> (code, Content-Length or None, "Connection: close" given,
+#: validated status and header lines). An app answers most requests with the same few heads;
+#: validating and encoding each once saves a regex match, a join and an encode per response.
+#: Bounded: apps whose heads are all different (cookies, ETags) only pay a dict miss.
+_HEADS: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[int, int | None, bool, bytes]] = {}
+_HEADS_MAX = 512
 
 
 class FileWrapper:
@@ -116,22 +123,20 @@ class Response:
         status = self.status
         assert status is not None
         try:
-            code = int(status[:3])
-        except ValueError:
-            raise ValueError(f"invalid status {status!r} from the app") from None
+            key = (self.version, status, tuple(self.headers))
+            info = _HEADS.get(key)
+        except TypeError:  # unhashable headers (lists): validate every time
+            key = None
+            info = None
+        if info is None:
+            info = _scan_head(self.version, status, self.headers)
+            if key is not None:
+                if len(_HEADS) >= _HEADS_MAX:
+                    _HEADS.clear()
+                _HEADS[key] = info
+        code, length, connection_close, lines = info
         self.code = code
         extra = []
-        length = None
-        connection_close = False
-        for name, value in self.headers:
-            lname = name.lower()
-            if lname == "content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    raise ValueError(f"invalid Content-Length {value!r} from the app") from None
-            elif lname == "connection" and value.lower() == "close":
-                connection_close = True
         no_body = self.is_head or code in _NO_BODY_STATUS or code < 200
         if length is None and not no_body:
             if known_length is not None:
@@ -151,7 +156,7 @@ class Response:
         elif self.keep_alive and self.ka_header:
             extra.append(b"Connection: keep-alive\r\n")
         self.length = length
-        head = response_head(status, self.headers, version=self.version, extra=b"".join(extra))
+        head = lines + b"".join(extra) + b"\r\n" if extra else lines + b"\r\n"
         self.header_bytes = len(head)
         self.head_sent = True
         if no_body:
@@ -311,7 +316,7 @@ class Response:
         except (AttributeError, OSError, ValueError):
             self._run_iter(wrapper)
             return
-        if sock is None or not hasattr(sock, "sendfile") or self.status is None:
+        if sock is None or not hasattr(sock, "fileno") or self.status is None:
             self._run_iter(wrapper)
             return
         self._send_head(size, b"")
@@ -320,8 +325,42 @@ class Response:
         if self.chunked:
             self._run_iter(wrapper)
             return
-        sent = sock.sendfile(filelike, offset, size)
-        self.sent += sent
+        self.sent += _sendfile(sock.fileno(), fileno, offset, size)
+
+
+def _scan_head(version: str, status: str,
+               headers: list[tuple[str, str]]) -> tuple[int, int | None, bool, bytes]:
+    """What the server must know of an app's status and headers, and their encoded lines.
+    Raises ValueError (the app's fault: the caller answers 500) on a bad status, a bad
+    Content-Length or a header that would split the response."""
+    try:
+        code = int(status[:3])
+    except ValueError:
+        raise ValueError(f"invalid status {status!r} from the app") from None
+    length = None
+    connection_close = False
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise ValueError(f"invalid Content-Length {value!r} from the app") from None
+        elif lname == "connection" and value.lower() == "close":
+            connection_close = True
+    return code, length, connection_close, response_lines(status, headers, version)
+
+
+def _sendfile(out_fd: int, in_fd: int, offset: int, size: int) -> int:
+    """``os.sendfile`` until ``size`` bytes are out or the file ends. The socket is blocking
+    with a kernel send timeout, so a stuck client ends this with an OSError (EAGAIN)."""
+    sent = 0
+    while sent < size:
+        n = os.sendfile(out_fd, in_fd, offset + sent, size - sent)
+        if n == 0:  # the file shrank under us
+            break
+        sent += n
+    return sent
 
 
 def _bad(chunk: object) -> bytes:

@@ -8,7 +8,6 @@ everywhere. Lookup normalises underscores to dashes because uWSGI treats ``UWSGI
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +129,8 @@ class Registry:
 
     def suggest(self, name: str) -> str | None:
         """Closest known spelling, for "did you mean" hints on typos."""
+        import difflib  # only on an error path: not worth 0.2 MB in every process that forks
+
         matches = difflib.get_close_matches(normalise(name), list(self._by_name), n=1, cutoff=0.75)
         return matches[0] if matches else None
 

@@ -56,6 +56,7 @@ __all__ = [
     "error_response",
     "parse_head",
     "response_head",
+    "response_lines",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -681,15 +682,10 @@ _RESPONSE_HEAD = re.compile(
 )
 
 
-def response_head(
-    status: str,
-    headers: Sequence[tuple[str, str]],
-    *,
-    version: str = "HTTP/1.1",
-    extra: bytes = b"",
-) -> bytes:
-    """Encode a response head: status line, the app's headers, ``extra`` (pre-encoded lines the
-    server adds, each ending CRLF), the blank line. Raises ValueError on a malformed status, a
+def response_lines(status: str, headers: Sequence[tuple[str, str]], version: str = "HTTP/1.1") -> bytes:
+    """The status line and the app's header lines, each ending CRLF, without the blank line:
+    the part of a head that depends only on what the app gave, so the worker can validate it
+    once and reuse it for every identical response. Raises ValueError on a malformed status, a
     non-token name, CR/LF/NUL in a name or value, or text not encodable in latin-1 (PEP 3333)."""
     if headers:
         text = f"{version} {status}\r\n" + "\r\n".join(map(": ".join, headers)) + "\r\n"
@@ -698,9 +694,20 @@ def response_head(
     # the line count catches a CRLF smuggled into the status making a valid-looking extra line
     if _RESPONSE_HEAD.fullmatch(text) is None or text.count("\n") != len(headers) + 1:
         raise ValueError(f"invalid response status or header: {status!r} {headers!r}"[:300])
-    if extra:
-        return text.encode("latin-1") + extra + b"\r\n"
-    return (text + "\r\n").encode("latin-1")
+    return text.encode("latin-1")
+
+
+def response_head(
+    status: str,
+    headers: Sequence[tuple[str, str]],
+    *,
+    version: str = "HTTP/1.1",
+    extra: bytes = b"",
+) -> bytes:
+    """Encode a response head: status line, the app's headers, ``extra`` (pre-encoded lines the
+    server adds, each ending CRLF), the blank line (see :func:`response_lines` for what is
+    refused)."""
+    return response_lines(status, headers, version) + extra + b"\r\n"
 
 
 def error_response(err: ProtocolError, *, version: str = "HTTP/1.1") -> bytes:

@@ -8,6 +8,7 @@ request gets its 4xx (HTTP) or a log line and a closed connection (uwsgi), and t
 
 from __future__ import annotations
 
+import _socket
 import re
 import socket
 import time
@@ -18,13 +19,14 @@ from satrap.log import log
 from satrap.net.body import Input, read_chunked_body
 from satrap.protocol.errors import ProtocolError
 from satrap.protocol.http11 import ChunkedDecoder, parse_head
-from satrap.protocol.uwsgi import parse_header, parse_vars
+from satrap.protocol.uwsgi import HEADER, parse_vars
 from satrap.worker.context import WorkerContext
 
 _RECV = 65536
 _DRAIN_LIMIT = 1 << 20  # unread body bytes we will skip to keep a connection; more → close
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _MSG_DONTWAIT = socket.MSG_DONTWAIT
+_unpack_header = HEADER.unpack_from
 
 
 class Conn:
@@ -35,7 +37,7 @@ class Conn:
     __slots__ = ("sock", "fd", "buf", "env", "remote", "proto", "idle_since", "addr", "fresh",
                  "head_started", "clean")
 
-    def __init__(self, sock: socket.socket, env: dict[str, Any], proto: str, addr: str,
+    def __init__(self, sock: _socket.socket, env: dict[str, Any], proto: str, addr: str,
                  remote: tuple[str, str] = ("", "")) -> None:
         self.sock = sock
         self.fd = sock.fileno()
@@ -75,7 +77,7 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-def send_error(sock: socket.socket, status: int, message: str) -> None:
+def send_error(sock: _socket.socket, status: int, message: str) -> None:
     body = f"{status} {_reason(status)}: {message}\n".encode("latin-1", "replace")
     head = (f"HTTP/1.1 {status} {_reason(status)}\r\nContent-Type: text/plain\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("latin-1")
@@ -190,8 +192,10 @@ def _http_hint(buf: bytes) -> str:
     return ""
 
 
-def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
-    """Serve one uwsgi-protocol request (one per connection, as nginx's uwsgi module expects)."""
+def _read_packet(conn: Conn, ctx: WorkerContext) -> tuple[int, Any, int, dict[str, str], bytes] | None:
+    """Read and parse one uwsgi request packet: (modifier1, the app serving it, end of the
+    vars block, vars, the bytes read). None (after a log line) when the peer sent something to
+    refuse."""
     sock = conn.sock
     buf = conn.buf
     try:
@@ -201,30 +205,39 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
                 if buf:
                     log(f"invalid uwsgi request from {conn.addr}: connection closed inside the header"
                         f" ({len(buf)} of 4 bytes)")
-                return False
+                return None
             buf += data
-        modifier1, size, _modifier2 = parse_header(buf[:4])
+        modifier1, size, _modifier2 = _unpack_header(buf)
         if size > ctx.buffer_size:
             log(f"invalid request block size: {size} (max {ctx.buffer_size})...skip "
                 f"(from {conn.addr}{_http_hint(buf)})")
-            return False
+            return None
         app = ctx.by_modifier.get(modifier1, _NO_PLUGIN)
         if app is _NO_PLUGIN:
             log(f"-- unavailable modifier requested: {modifier1} -- (from {conn.addr}{_http_hint(buf)})")
-            return False
+            return None
         end = 4 + size
         while len(buf) < end:
             data = sock.recv(_RECV)
             if not data:
                 log(f"invalid uwsgi request from {conn.addr}: connection closed inside the packet")
-                return False
+                return None
             buf += data
-        pvars = parse_vars(buf[4:end])
+        return modifier1, app, end, parse_vars(buf[4:end]), buf
     except ProtocolError as err:
         log(f"invalid uwsgi request from {conn.addr}: {err}")
-        return False
     except OSError:
+        pass
+    return None
+
+
+def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
+    """Serve one uwsgi-protocol request (one per connection, as nginx's uwsgi module expects)."""
+    sock = conn.sock
+    packet = _read_packet(conn, ctx)
+    if packet is None:
         return False
+    modifier1, app, end, pvars, buf = packet
     started = time.time()
     env = conn.env.copy()
     env["REMOTE_ADDR"], env["REMOTE_PORT"] = conn.remote
@@ -269,5 +282,5 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         pass
     else:
         conn.clean = body.fully_read
-    _finish_request(ctx, env, resp, started, core, 2 * len(pvars), size)
+    _finish_request(ctx, env, resp, started, core, 2 * len(pvars), end - 4)
     return False
