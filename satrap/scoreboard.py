@@ -8,7 +8,9 @@ request; a ``struct.pack_into`` on a shared ``mmap`` costs a fraction of a micro
 Layout: one fixed-size slot per worker id (1-based; slot 0 unused). Each slot is written only by
 its worker (and reset by the master before it forks a replacement), so no lock is needed: a torn
 read by the master can at worst misreport one tick. Each request writes its slot twice: once at
-the start (time and URI) and once at the end (every counter in one ``pack_into``).
+the start (time and URI) and once at the end (every counter in one ``pack_into``). Two small
+fields after the URI are written only when they change, never on the request path: the
+keep-alive connections the worker holds, and the responses it handed to its offload threads.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ _COUNTERS = struct.Struct(f"<dQQQQQiB{_NS}Q{_NB}Q")
 _URI_LEN = 128
 _HELD = struct.Struct("<q")  # keep-alive connections the worker holds (after the URI)
 _HELD_OFFSET = _COUNTERS.size + _URI_LEN
-_SLOT_SIZE = _HELD_OFFSET + _HELD.size
+_OFFLOADED = struct.Struct("<Q")  # responses handed to the offload threads (after _HELD)
+_OFFLOADED_OFFSET = _HELD_OFFSET + _HELD.size
+_SLOT_SIZE = _OFFLOADED_OFFSET + _OFFLOADED.size
 _START = struct.Struct("<d")
 _STATUS_OFFSET = struct.calcsize("<dQQQQQi")
 
@@ -54,6 +58,7 @@ class WorkerState:
     status_classes: tuple[int, ...]  # responses by class: 1xx, 2xx, 3xx, 4xx, 5xx
     latency_buckets: tuple[int, ...]  # counts per LATENCY_BUCKETS_US bucket, +Inf last
     uri: str
+    offloaded: int = 0  # responses handed to the offload threads (uWSGI's offloaded_requests)
 
 
 class Scoreboard:
@@ -75,8 +80,10 @@ class Scoreboard:
         classes = tuple(values[8:8 + _NS])
         buckets = tuple(values[8 + _NS:])
         uri = bytes(self._mem[off + _COUNTERS.size:off + _HELD_OFFSET]).rstrip(b"\0")
+        offloaded = _OFFLOADED.unpack_from(self._mem, off + _OFFLOADED_OFFSET)[0]
         return WorkerState(start, req, exc, tx, avg, run, pid, "busy" if start else "idle",
-                           status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "")
+                           status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "",
+                           offloaded)
 
     def writer(self, wid: int) -> "SlotWriter":
         return SlotWriter(self._mem, wid * _SLOT_SIZE)
@@ -118,7 +125,7 @@ class SlotWriter:
     """A worker's handle on its own slot; ``begin``/``end`` bracket every request."""
 
     __slots__ = ("_mem", "_off", "_uri_off", "requests", "exceptions", "tx", "avg_rt",
-                 "running_time", "classes", "buckets", "status")
+                 "running_time", "classes", "buckets", "status", "offloaded")
 
     def __init__(self, mem: mmap.mmap, offset: int) -> None:
         self._mem = mem
@@ -132,6 +139,7 @@ class SlotWriter:
         self.classes = [0] * _NS
         self.buckets = [0] * _NB
         self.status = 0
+        self.offloaded = 0
 
     def begin(self, now: float, uri: bytes) -> None:
         _START.pack_into(self._mem, self._off, now)
@@ -159,3 +167,9 @@ class SlotWriter:
 
     def set_held(self, count: int) -> None:
         _HELD.pack_into(self._mem, self._off + _HELD_OFFSET, count)
+
+    def add_offloaded(self) -> None:
+        """One more response handed to the offload threads (the caller serialises calls: the
+        worker's threads share one slot)."""
+        self.offloaded += 1
+        _OFFLOADED.pack_into(self._mem, self._off + _OFFLOADED_OFFSET, self.offloaded)

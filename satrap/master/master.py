@@ -715,7 +715,7 @@ class Master:
                 "request_start": st.request_start, "uri": st.uri,
                 "respawn_count": slot.respawns, "harakiri_count": slot.harakiri_count,
                 "last_spawn": int(slot.born_epoch), "status_classes": list(st.status_classes),
-                "latency_buckets": list(st.latency_buckets),
+                "latency_buckets": list(st.latency_buckets), "offloaded_requests": st.offloaded,
             })
         queues = self.listenq.read()  # fresh: a stats reader sees the queue as it is now
         return {

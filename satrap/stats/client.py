@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -27,6 +28,9 @@ def parse_address(address: str) -> tuple[int, Any]:
 def fetch(address: str, timeout: float = 3.0) -> dict[str, Any]:
     """The JSON document served at ``address``; raises OSError or ValueError on failure."""
     if address.startswith(("http://", "https://")):
+        url = urllib.parse.urlsplit(address)
+        if url.path in ("", "/"):  # the bare server: "/" is stats-http's HTML page, the JSON is /json
+            address = urllib.parse.urlunsplit(url._replace(path="/json"))
         with urllib.request.urlopen(address, timeout=timeout) as resp:
             return json.loads(resp.read().decode("utf-8", "replace"))
     family, where = parse_address(address)

@@ -96,6 +96,8 @@ def _instance(fam: Any, base: dict[str, str], doc: dict[str, Any]) -> None:
             lab, w.get("requests", 0))
         fam("satrap_exceptions_total", "counter", "requests whose app raised").add(lab, w.get("exceptions", 0))
         fam("satrap_sent_bytes_total", "counter", "response bytes sent").add(lab, w.get("tx", 0))
+        fam("satrap_offloaded_requests_total", "counter", "responses handed to the worker's offload "
+            "threads (sse/sseraw streams)").add(lab, w.get("offloaded_requests", 0))
         fam("satrap_respawns_total", "counter", "times this worker slot was respawned").add(
             lab, w.get("respawn_count", 0))
         fam("satrap_harakiri_total", "counter", "requests killed by harakiri in this slot").add(

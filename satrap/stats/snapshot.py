@@ -11,8 +11,13 @@ workers' shared-memory slots, ``rss``/``vsz`` from ``/proc/PID/statm``, ``listen
 ``listen_queue_errors`` counts the master's once-a-second looks that found a queue full. Where satrap has nothing to report (signals, the per-core
 split of a threaded worker's requests) the value is 0, never invented.
 
-satrap adds, per worker, ``status_classes`` (responses by class 1xx..5xx) and
-``latency_buckets`` (counts per ``latency_buckets_us`` bound, +Inf last) and, at the top level,
+``offloaded_requests`` is uWSGI's per-core counter of responses handed to the offload threads
+(the ``sse``/``sseraw`` engine, ``satrap.worker.offload``); the scoreboard counts per worker, so
+it is reported on core 0, like ``requests``.
+
+satrap adds, per worker, ``status_classes`` (responses by class 1xx..5xx),
+``latency_buckets`` (counts per ``latency_buckets_us`` bound, +Inf last) and
+``offloaded_requests`` (the worker's total, so a reader need not add up cores) and, at the top level,
 ``latency_buckets_us`` and ``server`` = "satrap": uWSGI readers ignore unknown keys, and these
 let a remote reader (``satrap top``, an Emperor) compute the same metrics from the JSON alone.
 """
@@ -98,6 +103,7 @@ class SnapshotBuilder:
         request_start = float(w.get("request_start", 0.0) or 0.0)
         status = _status(w, request_start)
         exceptions = int(w.get("exceptions", 0))
+        offloaded = int(w.get("offloaded_requests", 0) or 0)
         doc: dict[str, Any] = {
             "id": wid,
             "pid": pid,
@@ -121,9 +127,10 @@ class SnapshotBuilder:
             # satrap additions
             "status_classes": [int(x) for x in w.get("status_classes", ())],
             "latency_buckets": [int(x) for x in w.get("latency_buckets", ())],
+            "offloaded_requests": offloaded,
         }
         if with_cores:
-            doc["cores"] = _cores(w, threads, requests, request_start)
+            doc["cores"] = _cores(w, threads, requests, request_start, offloaded)
         return doc
 
 
@@ -135,9 +142,11 @@ def _status(w: dict[str, Any], request_start: float) -> str:
     return "busy" if request_start else "idle"
 
 
-def _cores(w: dict[str, Any], threads: int, requests: int, request_start: float) -> list[dict[str, Any]]:
+def _cores(w: dict[str, Any], threads: int, requests: int, request_start: float,
+           offloaded: int = 0) -> list[dict[str, Any]]:
     """One core per thread. The scoreboard counts per worker, not per thread, so a threaded
-    worker's requests are all reported on core 0 (the worker totals stay exact)."""
+    worker's requests (and offloaded responses) are all reported on core 0 (the worker totals
+    stay exact)."""
     busy = request_start > 0
     # the scoreboard keeps "METHOD URI" of the request in flight (what harakiri logs)
     text = str(w.get("uri", ""))
@@ -151,7 +160,7 @@ def _cores(w: dict[str, Any], threads: int, requests: int, request_start: float)
             "requests": requests if cid == 0 else 0,
             "static_requests": 0,
             "routed_requests": 0,
-            "offloaded_requests": 0,
+            "offloaded_requests": offloaded if cid == 0 else 0,
             "write_errors": 0,
             "read_errors": 0,
             "in_request": in_request,

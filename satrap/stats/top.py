@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from satrap.stats.client import fetch
 
-_HEADER = f"{'WID':>4} {'PID':>8} {'STATUS':<8} {'REQS':>9} {'RPS':>8} {'AVG(ms)':>8} {'RSS':>8} {'EXC':>5} {'RESP':>5} {'HARA':>5}"
+_HEADER = f"{'WID':>4} {'PID':>8} {'STATUS':<8} {'REQS':>9} {'RPS':>8} {'AVG(ms)':>8} {'RSS':>8} {'EXC':>5} {'RESP':>5} {'HARA':>5} {'OFFL':>5}"
 
 
 def _size(n: int) -> str:
@@ -27,6 +27,13 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f}{unit}"
     return str(n)
+
+
+def _offloaded(w: dict[str, Any]) -> int:
+    """Responses handed to offload threads: satrap's per-worker total, else (uWSGI) the cores' sum."""
+    if "offloaded_requests" in w:
+        return int(w.get("offloaded_requests") or 0)
+    return sum(int(c.get("offloaded_requests", 0) or 0) for c in w.get("cores", ()) or ())
 
 
 class Rates:
@@ -61,7 +68,7 @@ def _workers_block(addr: str, doc: dict[str, Any], rates: Rates, now: float, onc
         rows.append(f"{indent}{wid:>4} {pid:>8} {w.get('status', '')!s:<8} {int(w.get('requests', 0)):>9} "
                     f"{rps:>8.1f} {int(w.get('avg_rt', 0)) / 1000:>8.1f} {_size(int(w.get('rss', 0))):>8} "
                     f"{int(w.get('exceptions', 0)):>5} {int(w.get('respawn_count', 0)):>5} "
-                    f"{int(w.get('harakiri_count', 0)):>5}")
+                    f"{int(w.get('harakiri_count', 0)):>5} {_offloaded(w):>5}")
     head = (f"{indent}== {addr} == {doc.get('server', 'uwsgi')} {doc.get('version', '?')} "
             f"pid {doc.get('pid', 0)} workers {len(workers)} busy {busy} req {total} "
             f"rps {total_rps:.1f} lq {doc.get('listen_queue', 0)}"

@@ -14,7 +14,12 @@ to Server-Sent Events. satrap does the same, built in:
   than a high-water mark waits for a slow client: the backlog stays in redis, which drops a
   subscriber that falls too far behind), and notice a client that leaves;
 * threads start lazily, one per offloaded response until N run: a worker that never offloads
-  pays nothing.
+  pays nothing;
+* each response handed to the threads is counted in the worker's scoreboard slot (uWSGI's
+  ``offloaded_requests`` in the stats JSON), written then and only then: not on the request path;
+* a redis server given by host name is looked up by :class:`_Resolver` in a thread of its own and
+  cached, never in a loop thread, where a slow resolver would stall every stream of that thread.
+  Numeric addresses and unix sockets need no lookup and go straight to ``connect``.
 
 With ``offload-threads = 0`` the session runs in the worker thread that served the request, which
 is blocked until the client or redis leaves (uWSGI's plugin refuses to run then: "unable to use
@@ -31,6 +36,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from satrap.log import log
@@ -43,17 +49,23 @@ from satrap.protocol.resp import (
 )
 from satrap.protocol.sse import sse_event
 from satrap.routing import Offload
+from satrap.scoreboard import SlotWriter
 
 _R = selectors.EVENT_READ
 _W = selectors.EVENT_WRITE
 _TICK = 1.0
 _HIGH_WATER = 256 * 1024  # bytes waiting for a client before redis is no longer read
 _CLIENT_READ = 4096
+_DNS_TTL = 60.0  # seconds a host name's addresses are reused before it is looked up again
+
+Addresses = list[tuple[int, Any]]  # (family, sockaddr) to try in order
 
 
 def redis_address(server: str) -> tuple[int, Any]:
     """(family, address) of a redis server given as host:port, [v6]:port, /unix/path or @abstract
-    (the forms uWSGI's ``uwsgi_connect`` takes)."""
+    (the forms uWSGI's ``uwsgi_connect`` takes). Numeric hosts are parsed without any lookup; a
+    host name comes back as ``(AF_UNSPEC, (name, port))``: it must be resolved (:class:`_Resolver`)
+    before it can be connected to."""
     if server.startswith("@"):
         return socket.AF_UNIX, "\0" + server[1:]
     if "/" in server or ":" not in server:
@@ -64,7 +76,74 @@ def redis_address(server: str) -> tuple[int, Any]:
         number = int(port)
     except ValueError:
         raise ValueError(f"bad redis address {server!r}") from None
-    return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, number)
+    if not 0 < number < 65536:
+        raise ValueError(f"bad redis port in {server!r}")
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+        return socket.AF_INET, (host, number)
+    except OSError:
+        pass
+    if ":" in host:  # an IPv6 literal (perhaps with a %scope): numeric, never a DNS query
+        try:
+            info = socket.getaddrinfo(host, number, socket.AF_INET6, socket.SOCK_STREAM, 0,
+                                      socket.AI_NUMERICHOST | socket.AI_NUMERICSERV)
+        except OSError:
+            raise ValueError(f"bad redis address {server!r}") from None
+        return socket.AF_INET6, info[0][4]
+    return socket.AF_UNSPEC, (host, number)
+
+
+class _Resolver:
+    """Host names of redis servers, looked up outside the loop threads.
+
+    ``getaddrinfo`` blocks for as long as the resolver takes (seconds when a DNS server does not
+    answer); in a loop thread that would stall every stream it serves. Here a lookup runs in a
+    short-lived daemon thread of its own, one at a time per name however many streams ask for it,
+    and its addresses are reused for ``_DNS_TTL`` seconds, so a burst of new streams to the same
+    redis costs one lookup. Failures are not cached: the next stream asks again.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cache: dict[tuple[str, int], tuple[float, Addresses]] = {}
+        self.pending: dict[tuple[str, int], list[Callable[[Addresses, str], None]]] = {}
+
+    def cached(self, host: str, port: int) -> Addresses | None:
+        with self.lock:
+            entry = self.cache.get((host, port))
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
+    def lookup(self, host: str, port: int, done: Callable[[Addresses, str], None]) -> None:
+        """Call ``done(addresses, error)`` once the name is resolved, from the lookup's thread."""
+        key = (host, port)
+        with self.lock:
+            waiters = self.pending.get(key)
+            if waiters is not None:
+                waiters.append(done)
+                return
+            self.pending[key] = [done]
+        threading.Thread(target=self._resolve, args=(key,), daemon=True,
+                         name="satrap-offload-dns").start()
+
+    def _resolve(self, key: tuple[str, int]) -> None:
+        addresses: Addresses = []
+        error = ""
+        try:
+            for family, _, _, _, sockaddr in socket.getaddrinfo(key[0], key[1], type=socket.SOCK_STREAM):
+                if (family, sockaddr) not in addresses and family in (socket.AF_INET, socket.AF_INET6):
+                    addresses.append((family, sockaddr))
+            if not addresses:
+                error = "no IPv4 or IPv6 address"
+        except (OSError, UnicodeError) as exc:
+            error = str(exc) or type(exc).__name__
+        with self.lock:
+            if addresses:
+                self.cache[key] = (time.monotonic() + _DNS_TTL, addresses)
+            waiters = self.pending.pop(key, [])
+        for done in waiters:
+            done(addresses, error)
 
 
 class _Loop:
@@ -73,17 +152,30 @@ class _Loop:
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
         self.sessions: set[SSESession] = set()
-        self.inbox: queue.SimpleQueue[SSESession] = queue.SimpleQueue()
+        # new sessions, and calls other threads want made in this one (a finished DNS lookup)
+        self.inbox: queue.SimpleQueue[SSESession | Callable[[], None]] = queue.SimpleQueue()
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.sel.register(self.wake_r, _R, None)
+        self.lock = threading.Lock()  # add() against close(): a late DNS answer must not write
+        self.closed = False           # to a pipe descriptor that was closed (and maybe reused)
 
-    def add(self, session: SSESession) -> None:
-        """Thread-safe: queue a session and wake the loop."""
-        self.inbox.put(session)
-        try:
-            os.write(self.wake_w, b"x")
-        except BlockingIOError:
-            pass  # already awake
+    def add(self, item: SSESession | Callable[[], None]) -> None:
+        """Thread-safe: queue a session (or a call to make in the loop's thread) and wake the loop."""
+        with self.lock:
+            if self.closed:
+                return  # an inline loop that ended: its sessions are gone
+            self.inbox.put(item)
+            try:
+                os.write(self.wake_w, b"x")
+            except BlockingIOError:
+                pass  # already awake
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.sel.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
 
     def want(self, sock: socket.socket, events: int, session: SSESession) -> None:
         """Set the events a socket is watched for (0 = not watched)."""
@@ -110,11 +202,14 @@ class _Loop:
         while True:
             while True:
                 try:
-                    session = self.inbox.get_nowait()
+                    item = self.inbox.get_nowait()
                 except queue.Empty:
                     break
-                self.sessions.add(session)
-                session.start(self)
+                if isinstance(item, SSESession):
+                    self.sessions.add(item)
+                    item.start(self)
+                else:
+                    item()
             if until_idle and not self.sessions:
                 return
             for key, mask in self.sel.select(_TICK):
@@ -131,17 +226,19 @@ class _Loop:
             if self.sessions:
                 now = time.monotonic()
                 for session in [s for s in self.sessions if s.deadline and now > s.deadline]:
-                    session.fail(f"redis {session.task.server} did not answer within "
-                                 f"{session.connect_timeout:g} s")
+                    what = "could not be resolved" if session.resolving else "did not answer"
+                    session.fail(f"redis {session.task.server} {what} within {session.connect_timeout:g} s")
 
 
 class SSESession:
     """One client subscribed to one redis channel. Lives in exactly one loop thread."""
 
-    def __init__(self, client: socket.socket, task: Offload, connect_timeout: float) -> None:
+    def __init__(self, client: socket.socket, task: Offload, connect_timeout: float,
+                 resolver: _Resolver | None = None) -> None:
         self.client = client
         self.task = task
         self.connect_timeout = connect_timeout
+        self.resolver = resolver
         self.raw = task.kind == "sseraw"
         self.redis: socket.socket | None = None
         self.loop: _Loop | None = None
@@ -149,6 +246,8 @@ class SSESession:
         self.to_redis = b""
         self.to_client = bytearray()
         self.connecting = True
+        self.resolving = False
+        self.addresses: Addresses = []  # still to try when a connect fails (a name's other addresses)
         self.subscribed = False
         self.redis_done = False
         self.paused = False
@@ -161,20 +260,65 @@ class SSESession:
         task = self.task
         try:
             family, address = redis_address(task.server)
-            self.redis = socket.socket(family, socket.SOCK_STREAM)
-            self.redis.setblocking(False)
-            err = self.redis.connect_ex(address)
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             self.fail(f"cannot connect to redis {task.server}: {exc}")
-            return
-        if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
-            self.fail(f"cannot connect to redis {task.server}: {os.strerror(err)}")
             return
         cmds = encode_command("AUTH", task.password) if task.password else b""
         self.to_redis = cmds + encode_command("SUBSCRIBE", task.channel)
-        self.deadline = time.monotonic() + self.connect_timeout
-        loop.want(self.redis, _W, self)
-        loop.want(self.client, _R, self)
+        self.deadline = time.monotonic() + self.connect_timeout  # the lookup counts against it too
+        loop.want(self.client, _R, self)  # a client that leaves while we connect ends the session
+        if family != socket.AF_UNSPEC:
+            self._connect([(family, address)])
+            return
+        resolver = self.resolver or _Resolver()
+        host, port = address
+        addresses = resolver.cached(host, port)
+        if addresses is not None:
+            self._connect(addresses)
+            return
+        self.resolving = True
+        resolver.lookup(host, port, lambda found, error: loop.add(lambda: self._resolved(found, error)))
+
+    def _resolved(self, addresses: Addresses, error: str) -> None:
+        """In the loop's thread, once the lookup is over (the session may have ended meanwhile)."""
+        self.resolving = False
+        if self.closed:
+            return
+        if not addresses:
+            host = self.task.server.rpartition(":")[0].strip("[]")
+            self.fail(f"cannot resolve redis host {host!r} ({self.task.server}): {error}")
+            return
+        self._connect(addresses)
+
+    def _connect(self, addresses: Addresses) -> None:
+        """Start a non-blocking connect to the first address; the others are tried in order if
+        it fails (a name may resolve to ::1 first and redis listen on 127.0.0.1 only)."""
+        self.addresses = list(addresses)
+        self._connect_next("no address")
+
+    def _connect_next(self, why: str) -> None:
+        assert self.loop is not None
+        while self.addresses:
+            family, address = self.addresses.pop(0)
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError as exc:
+                why = str(exc)
+                continue
+            sock.setblocking(False)
+            try:
+                err = sock.connect_ex(address)
+            except OSError as exc:
+                err, why = -1, str(exc)
+            if err in (0, errno.EINPROGRESS, errno.EAGAIN):
+                self.redis = sock
+                self.connecting = True
+                self.loop.want(sock, _W, self)
+                return
+            if err > 0:
+                why = os.strerror(err)
+            sock.close()
+        self.fail(f"cannot connect to redis {self.task.server}: {why}")
 
     def fail(self, message: str) -> None:
         log(f"[sse_offload] {message} (channel {self.task.channel!r})")
@@ -233,7 +377,10 @@ class SSESession:
         if self.connecting:
             err = self.redis.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
-                self.fail(f"cannot connect to redis {self.task.server}: {os.strerror(err)}")
+                self.loop.forget(self.redis)
+                self.redis.close()
+                self.redis = None
+                self._connect_next(os.strerror(err))  # the name's next address, or fail
                 return
             self.connecting = False
         if self.to_redis:
@@ -298,9 +445,11 @@ class SSESession:
 class OffloadEngine:
     """A worker's offload threads (``offload-threads``), started on first use."""
 
-    def __init__(self, threads: int, connect_timeout: float = 10.0) -> None:
+    def __init__(self, threads: int, connect_timeout: float = 10.0, slot: SlotWriter | None = None) -> None:
         self.threads = max(0, threads)
         self.connect_timeout = connect_timeout
+        self.slot = slot  # the worker's scoreboard slot: offloaded responses are counted there
+        self.resolver = _Resolver()
         self.loops: list[_Loop] = []
         self.next = 0
         self.lock = threading.Lock()
@@ -315,7 +464,7 @@ class OffloadEngine:
         except OSError as exc:
             log(f"[sse_offload] cannot take over the connection: {exc}")
             return
-        session = SSESession(sock, task, self.connect_timeout)
+        session = SSESession(sock, task, self.connect_timeout, self.resolver)
         if self.threads == 0:
             if not self.warned:
                 self.warned = True
@@ -326,9 +475,7 @@ class OffloadEngine:
                 loop.add(session)
                 loop.run(until_idle=True)
             finally:
-                loop.sel.close()
-                os.close(loop.wake_r)
-                os.close(loop.wake_w)
+                loop.close()
             return
         with self.lock:
             if len(self.loops) < self.threads:
@@ -339,6 +486,8 @@ class OffloadEngine:
             else:
                 loop = self.loops[self.next % len(self.loops)]
                 self.next += 1
+            if self.slot is not None:  # under the lock: a threaded worker's threads share the slot
+                self.slot.add_offloaded()
         loop.add(session)
 
 
@@ -352,11 +501,13 @@ def _run_forever(loop: _Loop) -> None:
                 session.close()
 
 
-def install(cfg: Any) -> OffloadEngine:
-    """Give this worker its offload engine (no thread starts until a response is offloaded)."""
+def install(cfg: Any, slot: SlotWriter | None = None) -> OffloadEngine:
+    """Give this worker its offload engine (no thread starts until a response is offloaded);
+    ``slot`` is the worker's scoreboard slot, where offloaded responses are counted."""
     from satrap.app import invoke
 
     engine = OffloadEngine(int(getattr(cfg, "offload_threads", 0) or 0),
-                           connect_timeout=max(float(getattr(cfg, "socket_timeout", 4) or 4), 1.0))
+                           connect_timeout=max(float(getattr(cfg, "socket_timeout", 4) or 4), 1.0),
+                           slot=slot)
     invoke.offloader = engine.submit
     return engine

@@ -151,7 +151,7 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     from satrap.uwsgi_api import bind_worker_context, worker_exiting
 
     bind_worker_context(ctx)
-    install_offload(cfg)  # offload-threads: started only when a response is offloaded
+    install_offload(cfg, ctx.slot)  # offload-threads: started only when a response is offloaded
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))

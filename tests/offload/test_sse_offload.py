@@ -367,3 +367,21 @@ def test_garbage_from_redis_ends_the_stream_not_the_worker(server: Server) -> No
         fake.close()
     server.proc.wait_log(r"\[sse_offload\] redis 127\.0\.0\.1:\d+ sent garbage: RESP: bulk string of 99999999999")
     assert http_request(server.http, path="/fine")[2] == b"hello /fine"
+
+
+def test_redis_given_by_host_name_streams(server: Server, redis: RedisRun) -> None:
+    """``server=localhost:PORT``: the name is looked up off the offload loop (and cached), then
+    the stream works as with a numeric address; a second stream to the same name works too."""
+    clients = [http_sse(server.http, f"/live/named?server=localhost:{redis.port}") for _ in range(2)]
+    try:
+        for client in clients:
+            assert client.status == "HTTP/1.1 200 OK"
+        wait_subscribers(redis, "named", 2)
+        assert redis.publish("named", b"by name") == 2
+        for client in clients:
+            assert client.read(len(b"data: by name\n\n")) == b"data: by name\n\n"
+    finally:
+        for client in clients:
+            client.close()
+    wait_subscribers(redis, "named", 0)
+
