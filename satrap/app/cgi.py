@@ -56,6 +56,7 @@ log = logging.getLogger("satrap.app")
 CGI_MODIFIER1 = 9
 
 _READ = 65536
+_MAX_PENDING = 8 << 20  # output buffered while the body is still going in; past it, wait
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: headers a gateway must not pass from the script: satrap frames the response itself
 _HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -397,7 +398,10 @@ class _Run:
         assert proc.stdout is not None and proc.stdin is not None
         self.out = proc.stdout.fileno()
         os.set_blocking(self.out, False)
+        os.set_blocking(proc.stdin.fileno(), False)  # a full stdin must not block: see _feed
         self.sel.register(self.out, selectors.EVENT_READ)
+        #: output read while the body was still being fed (a script that answers as it reads)
+        self.pending = bytearray()
 
     def start(self, environ: dict[str, Any], limit: int) -> tuple[str, list[tuple[str, str]], bytes]:
         """Send the request body, then read up to the end of the header block."""
@@ -433,8 +437,10 @@ class _Run:
 
     def _feed(self, environ: dict[str, Any]) -> None:
         """The request body to the script's stdin, then EOF (always: a script that reads to EOF
-        must not hang). Its output waits in the pipe meanwhile; a script that writes more than a
-        pipe holds before reading its body stalls both sides until cgi-timeout, as in uWSGI."""
+        must not hang). Whenever stdin is full, the script's output is read meanwhile (up to
+        ``_MAX_PENDING``), so a script that answers while it reads (``cat``, a filter) streams
+        on; uWSGI writes the whole body first, and such a script stalls both sides until
+        cgi-timeout once its output fills the pipe."""
         stdin = self.proc.stdin
         assert stdin is not None
         try:
@@ -470,14 +476,47 @@ class _Run:
                 n = 0
             view = view[n:]
             if view:
-                # the pipe is full: wait (bounded) until the script reads on
-                with selectors.DefaultSelector() as sel:
-                    sel.register(fd, selectors.EVENT_WRITE)
-                    if not sel.select(self.timeout):
-                        raise _Answer(504)
+                self._wait_writable(fd)
+
+    def _wait_writable(self, fd: int) -> None:
+        """stdin is full: wait (bounded by cgi-timeout) until the script reads on, draining its
+        output meanwhile, since it may be blocked writing it."""
+        deadline = time.monotonic() + self.timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_WRITE)
+            watching_out = False
+            while True:
+                want_out = not self.eof and len(self.pending) < _MAX_PENDING
+                if want_out != watching_out:
+                    if want_out:
+                        sel.register(self.out, selectors.EVENT_READ)
+                    else:
+                        sel.unregister(self.out)
+                    watching_out = want_out
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Answer(504)
+                ready = sel.select(left)
+                if any(key.fd == fd for key, _ in ready):
+                    return
+                if ready:
+                    try:
+                        data = os.read(self.out, _READ)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if data:
+                        self.pending += data
+                    else:
+                        self.eof = True
 
     def _read(self) -> bytes | None:
         """Next output bytes; b"" at EOF; None when the script was silent for cgi-timeout."""
+        if self.pending:
+            data = bytes(self.pending)
+            self.pending.clear()
+            return data
+        if self.eof:
+            return b""
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -538,7 +577,7 @@ class _Body:
         if self.first:
             yield self.first
         run = self.run
-        while not run.eof:
+        while not run.eof or run.pending:
             chunk = run._read()
             if chunk is None:
                 log.error("CGI %s: CGI timeout !!! (silent for %g s mid-answer)", run.name, run.timeout)
