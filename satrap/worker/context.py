@@ -7,6 +7,7 @@ not config lookups.
 
 from __future__ import annotations
 
+import _socket
 import signal
 import socket
 import struct
@@ -73,7 +74,7 @@ def base_environ(lst: Listener, threads: int, processes: int) -> dict[str, Any]:
     }
 
 
-def set_socket_timeouts(sock: socket.socket, seconds: float) -> None:
+def set_socket_timeouts(sock: _socket.socket, seconds: float) -> None:
     """Kernel-side timeouts (SO_RCVTIMEO/SO_SNDTIMEO) keep the socket in plain blocking mode, so
     each recv/send is one syscall (Python's own timeouts add a poll() before every call)."""
     sec = int(seconds)
