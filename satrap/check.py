@@ -20,8 +20,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 from satrap.config.sources import CONFIG_EXTENSIONS
 
@@ -222,7 +223,7 @@ def check_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None =
         report.errors.append(f"{type(err).__name__}: {err}".replace("\n", " "))
     except RecursionError:
         report.errors.append("the config nests too deeply (an include loop?)")
-    except Exception as err:  # a bug in satrap must still give one clear line, never a traceback
+    except Exception as err:  # noqa: BLE001 - a bug in satrap must still give one clear line, never a traceback
         report.errors.append(f"internal error while checking ({type(err).__name__}: {err}); "
                              "please report it with this file")
     return report
@@ -260,7 +261,7 @@ def _template_line(path: str) -> int:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for n, line in enumerate(fh, 1):
                 stripped = line.strip()
-                if stripped.startswith(("#", ";")) or stripped.startswith("<!--"):
+                if stripped.startswith(("#", ";", "<!--")):
                     continue
                 if _TEMPLATE.search(stripped):
                     return n
@@ -324,7 +325,7 @@ def _try_import(path: str, env: Mapping[str, str]) -> str:
     try:
         proc = subprocess.run([sys.executable, "-c", _IMPORT_SCRIPT, _kind_flag(path), path],
                               capture_output=True, text=True, timeout=120, env=dict(env),
-                              cwd=os.path.dirname(path), stdin=subprocess.DEVNULL)
+                              cwd=os.path.dirname(path), stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         return "importing the app took longer than 120 s"
     except OSError as exc:
@@ -355,10 +356,8 @@ def render(report: FileReport, name: str, out: TextIO, quiet: bool = False) -> N
             instead = f"; instead: {u.instead}" if u.instead else ""
             where = f" ({u.where})" if u.where else ""
             out.write(f"  {u.key}: UNSUPPORTED{where}: {u.reason}{instead}\n")
-        for w in report.warnings:
-            out.write(f"  warning: {w}\n")
-        for n in report.notes:
-            out.write(f"  note: {n}\n")
+        out.writelines(f"  warning: {w}\n" for w in report.warnings)
+        out.writelines(f"  note: {n}\n" for n in report.notes)
         if report.imported:
             out.write(f"  import: {report.imported}\n")
     out.write(f"{name}: {report.verdict()}\n")

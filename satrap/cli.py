@@ -12,7 +12,8 @@ import os
 import pwd
 import signal
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from satrap import __version__
 from satrap.errors import ConfigError, ExitCode, SatrapError
@@ -143,9 +144,9 @@ def _serve(cfg: Any) -> int:
         if cfg.vacuum:
             for path in vacuum_paths:
                 _unlink(path)
-            for path in (pidfile, pidfile2):
-                if path:
-                    _unlink(path)
+            for pid_path in (pidfile, pidfile2):
+                if pid_path:
+                    _unlink(pid_path)
                     log("VACUUM: pidfile removed.")
 
     lazy = bool(cfg.lazy_apps or cfg.lazy)

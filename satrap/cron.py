@@ -61,8 +61,8 @@ def parse_cron(value: str, unique: bool = False) -> CronTask:
     parts = value.split(None, 5)
     if len(parts) < 6:
         raise ConfigError(f"cron = {value!r}: expected 'minute hour day month weekday command'")
-    nums = [_int(p, name, value) for p, name in zip(parts[:5], _FIELDS)]
-    return CronTask(*nums, command=parts[5], unique=unique)
+    minute, hour, day, month, week = [_int(p, name, value) for p, name in zip(parts[:5], _FIELDS)]
+    return CronTask(minute, hour, day, month, week, command=parts[5], unique=unique)
 
 
 def parse_cron2(value: str) -> CronTask:
@@ -86,8 +86,9 @@ def parse_cron2(value: str) -> CronTask:
                           f"(satrap knows {', '.join(_FIELDS)}, unique)")
     if "legion" in keys:
         raise ConfigError(f"cron2 = {value!r}: legion crons are not supported (legions are not implemented)")
-    nums = [_int(keys.get(name, "-1"), name, value) for name in _FIELDS]
-    return CronTask(*nums, command=command, unique=keys.get("unique", "0") not in ("0", "", "false"))
+    minute, hour, day, month, week = [_int(keys.get(name, "-1"), name, value) for name in _FIELDS]
+    return CronTask(minute, hour, day, month, week, command=command,
+                    unique=keys.get("unique", "0") not in ("0", "", "false"))
 
 
 def tasks_from(cfg: Any) -> list[CronTask]:

@@ -15,6 +15,7 @@ status 2); in a forked worker the master is told to stop (SIGINT) and the worker
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import signal
@@ -96,14 +97,14 @@ def run_phase_for(cfg: Any, phase: str, *, about: str = "", env: dict[str, str] 
             log(f"{where} hook \"{what}\" failed: {exc}")
 
     for spec in _values(cfg, f"hook-{phase}"):
-        attempt(spec, lambda spec=spec: run_hook(spec, where, env=env))
+        attempt(spec, functools.partial(run_hook, spec, where, env=env))
     for command in _values(cfg, f"exec-{phase}"):
-        attempt(command, lambda command=command: _exec_checked(command, where, env=env))
+        attempt(command, functools.partial(_exec_checked, command, where, env=env))
     variants = CALL_VARIANTS.get(phase) or ((f"call-{phase}", ()),)
     for option, names in variants:
         args = tuple((values or {}).get(n) for n in names)
         for target in _values(cfg, option):
-            attempt(target, lambda target=target, args=args: _call(target, want_zero=False, args=args))
+            attempt(target, functools.partial(_call, target, want_zero=False, args=args))
     return ok
 
 
@@ -122,11 +123,11 @@ def _run_one(cfg: Any, phase: str) -> None:
         return
     fatal = phase not in _NOT_FATAL
     for spec in _values(cfg, f"hook-{phase}"):
-        _guard(phase, spec, fatal, lambda spec=spec: run_hook(spec, phase))
+        _guard(phase, spec, fatal, functools.partial(run_hook, spec, phase))
     for command in _values(cfg, f"exec-{phase}"):
-        _guard(phase, command, fatal, lambda command=command: _exec_checked(command, phase))
+        _guard(phase, command, fatal, functools.partial(_exec_checked, command, phase))
     for target in _values(cfg, f"call-{phase}"):
-        _guard(phase, target, fatal, lambda target=target: _call(target, want_zero=False))
+        _guard(phase, target, fatal, functools.partial(_call, target, want_zero=False))
 
 
 def _guard(phase: str, what: str, fatal: bool, action: Callable[[], None]) -> None:
@@ -298,8 +299,8 @@ def run_hook(spec: str, phase: str = "", env: dict[str, str] | None = None) -> N
     elif action == "pyexec":
         try:
             with open(arg.strip(), encoding="utf-8") as fh:
-                code = compile(fh.read(), arg.strip(), "exec")
-            exec(code, {"__name__": "__uwsgi_hook__", "__file__": arg.strip()})  # noqa: S102
+                compiled = compile(fh.read(), arg.strip(), "exec")
+            exec(compiled, {"__name__": "__uwsgi_hook__", "__file__": arg.strip()})  # noqa: S102
         except Exception as exc:  # noqa: BLE001
             raise HookFailed(f"{arg.strip()}: {type(exc).__name__}: {exc}") from None
     elif action == "unix_signal":

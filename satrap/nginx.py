@@ -210,7 +210,7 @@ def _vassal_custom_value(path: str, keys: Iterable[str] = SERVER_NAME_KEYS) -> s
             entries, _ = parse_xml(text, path)
         else:
             entries, _, _ = parse_ini(text.lstrip("\ufeff"), path)
-    except Exception:  # a file the vassal itself would refuse: no custom name from it
+    except Exception:  # noqa: BLE001 - a file the vassal itself would refuse: no custom name from it
         return None
     wanted = set(keys)
     table: dict[str, str] = {}
@@ -278,7 +278,7 @@ def sites_from_emperor(cfg: Any, listen: str = "80", environ: Any = None,
             continue
         upstream = site.upstream
         if not upstream.startswith(("@", "=")) and ("/" in upstream or ":" not in upstream):
-            plain = upstream[len("unix:"):] if upstream.startswith("unix:") else upstream
+            plain = upstream.removeprefix("unix:")
             upstream = os.path.normpath(os.path.join(directory, plain))  # the vassal's cwd
         static = [(prefix, os.path.join(directory, d)) for prefix, d in site.static]
         sites.append(replace(site, upstream=upstream, listen=listen, static=static))

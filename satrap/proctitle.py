@@ -7,8 +7,10 @@ name in place of ``uWSGI``: ``flask demo satrap master``, ``flask demo satrap wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+_set: Callable[[str], None] | None
 try:
     from setproctitle import setproctitle as _set
 except ImportError:  # pragma: no cover - setproctitle is a declared dependency

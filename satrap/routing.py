@@ -367,11 +367,11 @@ def _act(rule: Rule, st: _State) -> int:
         status = _status_line(arg) or "500 Internal Server Error"
         raise _Reply(status, [("Content-Length", "0"), ("Connection", "close")], b"")
     if action in ("return", "break-with-status"):
-        status = _status_line(arg)
-        if status is None:
+        line = _status_line(arg)
+        if line is None:
             raise _Reply("500 Internal Server Error", [("Content-Length", "0")], b"")
-        body = status[4:].encode("latin-1", "replace")
-        raise _Reply(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))], body)
+        body = line[4:].encode("latin-1", "replace")
+        raise _Reply(line, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))], body)
     if action in ("redirect", "redirect-302", "redirect-permanent", "redirect-301"):
         status = "302 Found" if action in ("redirect", "redirect-302") else "301 Moved Permanently"
         raise _Reply(status, [("Location", arg), ("Content-Length", "0")], b"")

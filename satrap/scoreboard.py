@@ -85,7 +85,7 @@ class Scoreboard:
                            status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "",
                            offloaded)
 
-    def writer(self, wid: int) -> "SlotWriter":
+    def writer(self, wid: int) -> SlotWriter:
         return SlotWriter(self._mem, wid * _SLOT_SIZE)
 
     def not_accepting(self, wid: int) -> None:
@@ -93,7 +93,7 @@ class Scoreboard:
         until the master resets the slot for its replacement."""
         self._mem[wid * _SLOT_SIZE + _STATUS_OFFSET] = STARTING
 
-    def peers(self, wid: int, workers: int) -> "PeerView":
+    def peers(self, wid: int, workers: int) -> PeerView:
         return PeerView(self._mem, [w * _SLOT_SIZE for w in range(1, workers + 1) if w != wid])
 
 

@@ -36,7 +36,7 @@ NO_APP_BODY = b"Internal Server Error: no application is mounted for this URL\n"
 def normalize_mountpoint(mountpoint: str) -> str:
     """``/app/`` and ``/app`` are the same mount, and ``/`` is the root (``""``), as in uWSGI
     which ignores one trailing slash of a mountpoint when matching."""
-    return mountpoint[:-1] if mountpoint.endswith("/") else mountpoint
+    return mountpoint.removesuffix("/")
 
 
 def no_application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from satrap.protocol.http11 import response_lines
 from satrap.routing import Offload
@@ -219,7 +220,7 @@ class Response:
             report_app_error(environ, exc)
             self.error()
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any app error becomes a 500, never a dead worker
             report_app_error(environ, exc)
             self.error()
             return
@@ -246,7 +247,7 @@ class Response:
             self.finish()
         except (OSError, ResponseAborted):
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any app error becomes a 500, never a dead worker
             report_app_error(environ, exc)
             self.error()
         finally:
@@ -254,7 +255,7 @@ class Response:
             if close is not None:
                 try:
                     close()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - the app's close() failing is logged, nothing more
                     report_app_error(environ, exc)
 
     def _run_iter(self, result: Iterable[bytes]) -> None:
@@ -375,5 +376,5 @@ def report_app_error(environ: dict[str, Any], exc: BaseException) -> None:
     try:
         sys.stderr.write(f"Traceback for {method} {uri} (pid: {os.getpid()}):\n{text}")
         sys.stderr.flush()
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - a broken stderr must not turn a logged error into a crash
         pass

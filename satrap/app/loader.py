@@ -323,7 +323,7 @@ def _import_module(modname: str) -> types.ModuleType:
         if exc.name and (modname == exc.name or modname.startswith(exc.name + ".")):
             raise AppLoadError(_not_found_message(modname, str(exc))) from None
         raise _raised_error(f"module '{modname}'", exc) from None
-    except (Exception, SystemExit) as exc:
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import error is reported as the app failing to load
         raise _raised_error(f"module '{modname}'", exc) from None
 
 
@@ -340,8 +340,7 @@ def wsgi_file_module_name(path: str) -> str:
     """uWSGI's ``uwsgi_file_`` + ``uwsgi_pythonize(path)``: ``.`` and ``/`` become ``_`` and a
     final ``.py`` is dropped, so ``/srv/app/wsgi.py`` → ``uwsgi_file__srv_app_wsgi``."""
     name = path.replace(".", "_").replace("/", "_")
-    if name.endswith("_py"):
-        name = name[:-3]
+    name = name.removesuffix("_py")
     return "uwsgi_file_" + name
 
 
@@ -365,8 +364,8 @@ def _load_wsgi_file(path: str, callable_name: str) -> WSGIApp:
     sys.modules[name] = module  # before exec: Flask(__name__) looks itself up to find root_path
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
-        exec(code, module.__dict__)
-    except (Exception, SystemExit) as exc:
+        exec(code, module.__dict__)  # noqa: S102 - running the wsgi-file is the point
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the app's own error, reported
         sys.modules.pop(name, None)
         raise _raised_error(what, exc) from None
     return _resolve_callable(module, callable_name, what)
@@ -388,7 +387,7 @@ def _resolve_callable(module: types.ModuleType, name: str, what: str) -> WSGIApp
             raise AppLoadError(f"{what}: '{attr}' is a {type(obj).__name__}, not a factory to call")
         try:
             obj = obj()
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the factory's own error, reported
             raise _raised_error(f"{what} factory {attr}()", exc, verb="raised",
                                 tail="while creating the app") from None
         if not callable(obj):
@@ -413,7 +412,7 @@ def _accepts(obj: Any, *args: Any) -> bool | None:
         inspect.signature(obj).bind(*args)
     except TypeError:
         return False
-    except Exception:  # ValueError for builtins, anything from proxy objects
+    except Exception:  # noqa: BLE001 - ValueError for builtins, anything from proxy objects
         return None
     return True
 
@@ -442,7 +441,7 @@ def _wsgi_candidates(module: types.ModuleType, limit: int = 8) -> list[str]:
                 apps.append(name)
             elif "app" in name.lower() and isinstance(obj, types.FunctionType) and _accepts(obj):
                 factories.append(f"{name}()")
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - only hints for an error message: a name that cannot be probed is skipped
             continue
     return (apps + factories)[:limit]
 
@@ -465,7 +464,7 @@ def user_traceback(exc: BaseException) -> str:
 
 
 def _is_user_frame(filename: str) -> bool:
-    return not (filename.startswith(_SATRAP_DIR) or filename.startswith("<frozen importlib"))
+    return not filename.startswith((_SATRAP_DIR, "<frozen importlib"))
 
 
 def _strip_frames(te: traceback.TracebackException, seen: set[int]) -> None:

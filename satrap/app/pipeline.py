@@ -7,7 +7,8 @@ config asks for: an app with none of these options is called directly, at no cos
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 WSGIApp = Callable[..., Any]
 

@@ -330,7 +330,7 @@ class StaticFiles:
             return []
         now = time.time()
         if by_mtime:  # the *-mtime variants: a fixed date after the file's last change
-            expires = mtime + seconds
+            expires: float = mtime + seconds
             max_age = max(0, int(expires - now))
         else:
             expires, max_age = now + seconds, seconds

@@ -124,8 +124,7 @@ class _Loader:
                 text = fh.read()
         except OSError as exc:
             raise ConfigError(f"{origin}: cannot read config file {full}: {exc.strerror}") from None
-        if text.startswith("\ufeff"):
-            text = text[1:]
+        text = text.removeprefix("\ufeff")
         if full not in self.files:
             self.files.append(full)
         if kind == "ini":
@@ -246,7 +245,7 @@ class _Loader:
         key, eq, want = arg.partition("=")
         if name == "if-env":
             val = self.environ.get(key.strip())
-            return (val is not None and (not eq or val == want) and (eq or val != "")), val or ""
+            return (val is not None and (not eq or val == want) and (bool(eq) or val != "")), val or ""
         if name == "if-opt":
             cur = [s for s in self.settings if s.key == key.strip()
                    or (s.opt is not None and s.opt is self.registry.lookup(key.strip()))]
@@ -340,7 +339,9 @@ class _Loader:
             raw = s.raw
             if raw is not None and s.opt.expand:
                 raw = ph.expand_env(raw, self.environ)
-                raw = ph.expand_at(raw, lambda t, s=s: self.note_unsupported(
+                # mypy cannot type a lambda whose default argument pins the loop variable, though it
+                # fits Callable[[str], None] (python/mypy#15459)
+                raw = ph.expand_at(raw, lambda t, s=s: self.note_unsupported(  # type: ignore[misc]
                     f"@({t})", s.origin, "only @(file) and @(exec://cmd) are read"))
                 raw = ph.expand_refs(raw, table)
             self._apply(s, raw, values, origins)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from satrap import UWSGI_COMPAT_VERSION
 
-_MAGIC = re.compile(r"%(.)", re.S)
+_MAGIC = re.compile(r"%(.)", re.DOTALL)
 _ENV = re.compile(r"\$\(([^()]+)\)")
 _AT = re.compile(r"@\(([^()]+)\)")
 _REF = re.compile(r"%\(([^()]*)\)")
@@ -120,7 +120,7 @@ def expand_at(value: str, on_unsupported: Callable[[str], None]) -> str:
             except (OSError, subprocess.SubprocessError):
                 return m.group(0)
             data = out.decode("utf-8", "replace")
-            return data[:-1] if data.endswith("\n") else data
+            return data.removesuffix("\n")
         if target.startswith("file://"):
             target = target[7:]
         elif "://" in target:
@@ -131,7 +131,7 @@ def expand_at(value: str, on_unsupported: Callable[[str], None]) -> str:
                 data = fh.read()
         except OSError:
             return m.group(0)
-        return data[:-1] if data.endswith("\n") else data
+        return data.removesuffix("\n")
 
     return _AT.sub(repl, value)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from enum import IntEnum
-from typing import Mapping
 
 EMPEROR_FD_ENV = "SATRAP__EMPEROR_FD"
 #: an on-demand vassal finds its pre-bound listening socket here (the fd number)
@@ -40,7 +40,7 @@ class VassalLink:
         self.lost = False
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "VassalLink | None":
+    def from_environ(cls, environ: Mapping[str, str]) -> VassalLink | None:
         text = environ.get(EMPEROR_FD_ENV, "")
         if not text.isdigit():
             return None

@@ -21,7 +21,8 @@ import select
 import signal
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.emperor.wire import ToEmperor, ToVassal, VassalLink
 from satrap.errors import ConfigError, ExitCode
@@ -323,7 +324,7 @@ class Master:
                 code = self._child_body(slot)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:
+            except BaseException:  # noqa: BLE001 - a forked child must never unwind into the master's code
                 import traceback
 
                 traceback.print_exc()
@@ -485,11 +486,11 @@ class Master:
                 slot.stop_deadline = float("inf")
             elif slot.state is State.RUNNING and self.harakiri and slot.role == "worker":
                 self._check_harakiri(slot)
-        if self.mode is Mode.SHUTDOWN and self._front() and not self.quick_stop:
-            # graceful stop, second step: the router has drained, now the workers may go
-            if all(g.state is State.WAITING for g in self._front()):
-                for slot in self.slots.values():
-                    self._stop_worker(slot, signal.SIGHUP, self.mercy)
+        # graceful stop, second step: the router has drained, now the workers may go
+        if (self.mode is Mode.SHUTDOWN and self._front() and not self.quick_stop
+                and all(g.state is State.WAITING for g in self._front())):
+            for slot in self.slots.values():
+                self._stop_worker(slot, signal.SIGHUP, self.mercy)
         for pid, deadline in list(self.old_workers.items()):
             if now >= deadline:
                 log(f"worker of the previous generation (pid: {pid}) is taking too much time to die...NO MERCY !!!")
@@ -691,15 +692,14 @@ class Master:
             slot.state = State.WAITING
             slot.respawn_at = 0.0
             log(f"SIGTTIN: one worker more ({self.processes} now)")
-        elif signum == signal.SIGTTOU:
-            if self.processes > 1:
-                slot = self.slots.get(self.processes)
-                self.processes -= 1
-                log(f"SIGTTOU: one worker less ({self.processes} now)")
-                if slot is not None and slot.state is State.RUNNING:
-                    self._stop_worker(slot, signal.SIGHUP, self.mercy)
-                elif slot is not None:
-                    self.slots.pop(slot.wid, None)
+        elif signum == signal.SIGTTOU and self.processes > 1:
+            gone = self.slots.get(self.processes)
+            self.processes -= 1
+            log(f"SIGTTOU: one worker less ({self.processes} now)")
+            if gone is not None and gone.state is State.RUNNING:
+                self._stop_worker(gone, signal.SIGHUP, self.mercy)
+            elif gone is not None:
+                self.slots.pop(gone.wid, None)
 
     def stats_view(self) -> dict[str, Any]:
         """A snapshot of the instance in plain data, for the stats server (any thread may call

@@ -9,8 +9,8 @@ pipelined next request) stays with the connection loop, which split it off befor
 
 from __future__ import annotations
 
-import socket
-from typing import Callable, Iterator
+import _socket
+from collections.abc import Callable, Iterator
 
 _RECV = 65536
 
@@ -20,7 +20,7 @@ class Input:
 
     __slots__ = ("_sock", "_buf", "_remaining", "_on_first_read", "error")
 
-    def __init__(self, sock: socket.socket | None, initial: bytes, length: int,
+    def __init__(self, sock: _socket.socket | None, initial: bytes, length: int,
                  on_first_read: Callable[[], None] | None = None) -> None:
         self._sock = sock
         self._buf = bytearray(initial[:length])
@@ -84,7 +84,7 @@ class Input:
         return data
 
     def readlines(self, hint: int | None = -1) -> list[bytes]:
-        lines = []
+        lines: list[bytes] = []
         total = 0
         while True:
             line = self.readline()
@@ -122,7 +122,7 @@ class Input:
 
 
 
-def read_chunked_body(sock: socket.socket, initial: bytes, decoder: object,
+def read_chunked_body(sock: _socket.socket, initial: bytes, decoder: object,
                       spill_at: int = 1 << 20) -> tuple[object, int, bytes]:
     """Read and de-chunk a whole ``Transfer-Encoding: chunked`` body before the app runs.
 
@@ -135,7 +135,7 @@ def read_chunked_body(sock: socket.socket, initial: bytes, decoder: object,
     """
     import tempfile
 
-    out = tempfile.SpooledTemporaryFile(max_size=spill_at)
+    out = tempfile.SpooledTemporaryFile(max_size=spill_at)  # noqa: SIM115 - returned, closed by the caller
     feed = decoder.feed  # type: ignore[attr-defined]
     data = initial
     length = 0

@@ -97,7 +97,7 @@ def router_specs(cfg: Any) -> list[str]:
     return list(cfg.http) if _router_available() else []
 
 
-def router_upstream(listeners: list["Listener"]) -> str | None:
+def router_upstream(listeners: list[Listener]) -> str | None:
     """Where the router sends requests: the first uwsgi-protocol worker socket, as uWSGI does."""
     for lst in listeners:
         if lst.role == "worker" and lst.proto == "uwsgi":

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.log import log
 from satrap.net.listeners import Listener

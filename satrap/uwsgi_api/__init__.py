@@ -35,7 +35,7 @@ def _run_post_fork_hooks(where: str) -> None:
         return
     try:
         hook()
-    except Exception:
+    except Exception:  # noqa: BLE001 - the app's hook failing is logged, the worker goes on
         log(f"satrap: a @postfork function raised in {where}:\n{traceback.format_exc().rstrip()}")
 
 
@@ -84,5 +84,5 @@ def worker_exiting() -> None:
     if callable(func):
         try:
             func()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the app's atexit failing is logged, the exit goes on
             log(f"satrap: uwsgi.atexit raised:\n{traceback.format_exc().rstrip()}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import pickle
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.log import log as _log
 from satrap.uwsgi_api import signals as _signals
@@ -23,7 +24,7 @@ __all__ = [
     "spooler_functions", "mule_functions",
 ]
 
-spooler_functions: dict[str, "_SpoolFunction"] = {}
+spooler_functions: dict[str, _SpoolFunction] = {}
 mule_functions: dict[str, Callable[..., Any]] = {}
 postfork_chain: list[Callable[[], Any]] = []
 _SPOOLER_KEYS = ("message_dict", "spooler", "priority", "at", "body")
@@ -64,7 +65,7 @@ def manage_spool_request(env: dict[Any, Any]) -> int:
 
 
 def _postfork_chain_hook() -> None:
-    for func in list(postfork_chain):
+    for func in list(postfork_chain):  # noqa: PERF101 - a copy: a postfork function may register another
         func()
 
 

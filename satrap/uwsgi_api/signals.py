@@ -27,8 +27,9 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from satrap.log import log
 from satrap.uwsgi_api.state import state
@@ -147,7 +148,7 @@ def _run_handler(signum: int) -> None:
         return
     try:
         handler.func(signum)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the app's handler failing is logged, the worker goes on
         log(f"satrap: uwsgi signal {signum} handler raised:\n{traceback.format_exc().rstrip()}")
 
 

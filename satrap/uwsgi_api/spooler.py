@@ -91,7 +91,7 @@ def _load_functions(cfg: Any) -> None:
                 runpy.run_path(target, run_name=f"spooler_import_{os.path.basename(target)[:-3]}")
             else:
                 importlib.import_module(target)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failing spooler-import is logged, the spooler goes on
             log(f"satrap spooler: spooler-import {target} failed:\n{traceback.format_exc().rstrip()}")
     decorators = sys.modules.get("uwsgidecorators")
     registry = getattr(decorators, "spooler_functions", None) or {}
@@ -245,7 +245,7 @@ class _Runner:
                     log(f"satrap spooler: spooler-chdir {self.workdir}: {exc.strerror}")
             try:
                 ret = func(task_dict(path, items, body))
-            except Exception:
+            except Exception:  # noqa: BLE001 - the task's own error: logged and retried
                 log(f"[spooler {self.directory} pid: {os.getpid()}] task {name} raised (it will be retried "
                     f"in {self.frequency} s):\n{traceback.format_exc().rstrip()}")
                 ret = uwsgi.SPOOL_RETRY

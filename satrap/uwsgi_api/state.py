@@ -35,7 +35,7 @@ class State:
     has_master: bool = False
     numproc: int = 1
     started_on: int = 0
-    spoolers: list[str] = []  # absolute spooler directories, in config order
+    spoolers: list[str] = []  # noqa: RUF012 - replaced by setup(), never mutated; absolute spooler directories, in config order
     phase: str = "import"  # "import" until the process has started (worker_started / spooler)
     owner_pid: int = 0  # the process that created api_dir (removes it at exit)
 

@@ -12,7 +12,8 @@ import os
 import signal as _signal
 import socket as _socket
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap import UWSGI_COMPAT_VERSION
 from satrap.log import log as _log
@@ -162,7 +163,7 @@ def stop() -> bool:
 
 def accepting(accepting: bool = True) -> None:
     """uWSGI marks the worker ready; satrap's workers report readiness themselves."""
-    return None
+    return
 
 
 def log(message: Any) -> bool:

@@ -12,8 +12,9 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from satrap import UWSGI_COMPAT_VERSION, __version__
 from satrap.app.invoke import FileWrapper

@@ -25,11 +25,12 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.log import log
-from satrap.net.listenq import tcp_queue
 from satrap.net.listeners import Listener
+from satrap.net.listenq import tcp_queue
 from satrap.scoreboard import ACCEPTING, STARTING, PeerView
 from satrap.worker.allow import peer_allowed
 from satrap.worker.conn import Conn, send_error, serve_http, serve_uwsgi
@@ -237,7 +238,9 @@ class WorkerLoop:
     def _accept(self, lst: Listener) -> None:
         """Accept and serve while connections wait (up to a batch): under load this saves an
         epoll round trip per connection, and only a worker with a free thread gets here."""
-        raw_accept = lst.sock._accept  # the C call: socket.accept() adds enum conversions
+        # the C call: socket.accept() adds enum conversions. _accept is a private method of the C
+        # _socket.socket (returns (fd, address)) that typeshed does not declare, hence the ignore
+        raw_accept: Callable[[], tuple[int, Any]] = lst.sock._accept  # type: ignore[attr-defined]
         family = int(lst.sock.family)
         for i in range(_ACCEPT_BATCH):
             if self.ctx.stopping or self.busy >= self.threads or lst.sock.fileno() < 0:
@@ -352,7 +355,7 @@ class WorkerLoop:
         conn.fresh = False
         try:
             keep = handler(conn, self.ctx, core)
-        except Exception as exc:  # a bug must cost one connection, never the worker
+        except Exception as exc:  # noqa: BLE001 - a bug must cost one connection, never the worker
             log(f"worker {self.ctx.wid}: internal error serving {conn.addr}: {exc!r}")
             keep = False
         except BaseException:
@@ -386,7 +389,7 @@ class WorkerLoop:
                 return
             try:
                 self._serve(conn, core)
-            except Exception as exc:  # never lose a thread to a bug
+            except Exception as exc:  # noqa: BLE001 - never lose a thread to a bug
                 log(f"worker {self.ctx.wid} core {core}: {exc!r}")
             with self.lock:
                 self.busy -= 1
@@ -401,7 +404,7 @@ class WorkerLoop:
 
     def _after_request(self) -> None:
         ctx = self.ctx
-        if ctx.max_requests and ctx.requests >= ctx.max_requests and not ctx.stopping:
+        if ctx.max_requests and ctx.requests >= ctx.max_requests and not ctx.stopping:  # noqa: SIM102 - per-request code, kept as written
             if time.monotonic() - self.born >= self.min_lifetime:
                 log(f"...The work of process {os.getpid()} is done (max requests {ctx.max_requests}). Seeya!")
                 ctx.stopping = True

@@ -11,7 +11,8 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from satrap.errors import AppLoadError, ExitCode
 from satrap.log import log
@@ -22,6 +23,7 @@ from satrap.scoreboard import Scoreboard
 from satrap.worker.allow import allow_list
 from satrap.worker.context import CHILD_SIGNALS, WorkerContext
 from satrap.worker.loop import WorkerLoop
+
 # imported here, before fork, like every module a worker needs: a module first imported in a
 # worker after fork rewrites shared interpreter tables (interned strings) and costs each worker
 # megabytes of private memory
