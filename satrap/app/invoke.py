@@ -37,9 +37,11 @@ _COALESCE = 65536  # a list body up to this size is sent with the head in one se
 #: (version, status, headers) -> (code, Content-Length or None, "Connection: close" given,
 #: validated status and header lines). An app answers most requests with the same few heads;
 #: validating and encoding each once saves a regex match, a join and an encode per response.
-#: Bounded: apps whose heads are all different (cookies, ETags) only pay a dict miss.
+#: Bounded in entries and in head size, so an app whose heads all differ (cookies, ETags,
+#: lengths) pays a dict miss and at most ~100 KB per worker, never a growing cache.
 _HEADS: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[int, int | None, bool, bytes]] = {}
-_HEADS_MAX = 512
+_HEADS_MAX = 64
+_HEAD_CACHED_MAX = 1024  # bytes of status and header lines: bigger heads are not kept
 
 
 class FileWrapper:
@@ -131,7 +133,7 @@ class Response:
             info = None
         if info is None:
             info = _scan_head(self.version, status, self.headers)
-            if key is not None:
+            if key is not None and len(info[3]) <= _HEAD_CACHED_MAX:
                 if len(_HEADS) >= _HEADS_MAX:
                     _HEADS.clear()
                 _HEADS[key] = info

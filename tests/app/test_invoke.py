@@ -90,6 +90,15 @@ def test_a_refused_head_is_a_500_and_never_enters_the_cache(headers: list[tuple[
     assert all(key[2] != tuple(headers) for key in invoke._HEADS)
 
 
+def test_a_big_head_is_served_but_not_kept() -> None:
+    invoke._HEADS.clear()
+    big = "x" * (invoke._HEAD_CACHED_MAX + 1)
+    for _ in range(2):
+        raw = _run(_app("200 OK", [("Content-Security-Policy", big)]))
+        assert f"Content-Security-Policy: {big}\r\n".encode() in raw
+    assert not invoke._HEADS
+
+
 def test_the_cache_is_bounded() -> None:
     invoke._HEADS.clear()
     for i in range(invoke._HEADS_MAX * 2 + 3):
