@@ -15,6 +15,7 @@ or NUL are refused (response splitting) and turn into a 500.
 from __future__ import annotations
 
 import os
+import select
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -32,6 +33,8 @@ _NO_BODY_STATUS = frozenset((204, 304))
 #: the worker's offload engine (``satrap.worker.offload.install`` sets it once per worker): called
 #: with the client socket and an :class:`Offload` after the response head went out
 offloader: Callable[[Any, Offload], None] | None = None
+#: how long a file body may wait for a client that does not read (the worker sets socket-timeout)
+send_timeout = 4.0
 _COALESCE = 65536  # a list body up to this size is sent with the head in one send
 
 #: (version, status, headers) -> (code, Content-Length or None, "Connection: close" given,
@@ -328,7 +331,7 @@ class Response:
         if self.chunked:
             self._run_iter(wrapper)
             return
-        self.sent += _sendfile(sock.fileno(), fileno, offset, size)
+        self.sent += _sendfile(sock, fileno, offset, size)
 
 
 def _scan_head(version: str, status: str,
@@ -354,15 +357,32 @@ def _scan_head(version: str, status: str,
     return code, length, connection_close, response_lines(status, headers, version)
 
 
-def _sendfile(out_fd: int, in_fd: int, offset: int, size: int) -> int:
-    """``os.sendfile`` until ``size`` bytes are out or the file ends. The socket is blocking
-    with a kernel send timeout, so a stuck client ends this with an OSError (EAGAIN)."""
+def _sendfile(sock: Any, in_fd: int, offset: int, size: int) -> int:
+    """``os.sendfile`` until ``size`` bytes are out or the file ends, waiting at most
+    ``send_timeout`` each time the client stops reading (TimeoutError, an OSError: the
+    connection is dropped). The socket is made non-blocking for this: a blocking ``sendfile``
+    honours the kernel send timeout only some of the time (it was seen blocked for minutes behind
+    a zero window), and Python's ``socket.sendfile`` then waits in ``select()`` with no limit."""
+    out_fd = sock.fileno()
     sent = 0
-    while sent < size:
-        n = os.sendfile(out_fd, in_fd, offset + sent, size - sent)
-        if n == 0:  # the file shrank under us
-            break
-        sent += n
+    poller = None
+    sock.setblocking(False)
+    try:
+        while sent < size:
+            try:
+                n = os.sendfile(out_fd, in_fd, offset + sent, size - sent)
+            except BlockingIOError:
+                if poller is None:
+                    poller = select.poll()
+                    poller.register(out_fd, select.POLLOUT)
+                if not poller.poll(send_timeout * 1000):
+                    raise TimeoutError(f"the client read nothing for {send_timeout:g} s") from None
+                continue
+            if n == 0:  # the file shrank under us
+                break
+            sent += n
+    finally:
+        sock.setblocking(True)
     return sent
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from satrap.app import invoke
 from satrap.errors import AppLoadError, ExitCode
 from satrap.log import log
 from satrap.net.listeners import Listener
@@ -154,6 +155,7 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
 
     bind_worker_context(ctx)
     install_offload(cfg, ctx.slot)  # offload-threads: started only when a response is offloaded
+    invoke.send_timeout = ctx.socket_timeout  # how long a file body waits for a stuck client
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,
                       float(cfg.min_worker_lifetime or 0), int(cfg.reload_on_rss or 0))
