@@ -44,6 +44,7 @@ _UNIX = int(socket.AF_UNIX)
 _STREAM = int(socket.SOCK_STREAM)
 _TICK = 1.0
 _NO_REMOTE = ("", "")
+_MSG_DONTWAIT = socket.MSG_DONTWAIT
 _YIELD_POLL = 0.002  # how often a worker that gave up its turn looks whether to take it back
 
 
@@ -242,6 +243,8 @@ class WorkerLoop:
         # _socket.socket (returns (fd, address)) that typeshed does not declare, hence the ignore
         raw_accept: Callable[[], tuple[int, Any]] = lst.sock._accept  # type: ignore[attr-defined]
         family = int(lst.sock.family)
+        unix = family == _UNIX
+        env = self.ctx.base_environ[lst.sock.fileno()]  # shared: each request copies it once
         for i in range(_ACCEPT_BATCH):
             if self.ctx.stopping or self.busy >= self.threads or lst.sock.fileno() < 0:
                 return
@@ -262,11 +265,11 @@ class WorkerLoop:
                 return
             # the C socket type: socket.socket's Python __init__ and close() cost a microsecond
             # per connection and add nothing a worker uses
-            self._take(lst, _socket.socket(family, _STREAM, 0, fd), addr, family == _UNIX)
+            self._take(lst, _socket.socket(family, _STREAM, 0, fd), addr, unix, env)
 
-    def _take(self, lst: Listener, sock: _socket.socket, addr: Any, unix: bool) -> None:
+    def _take(self, lst: Listener, sock: _socket.socket, addr: Any, unix: bool,
+              env: dict[str, Any]) -> None:
         ctx = self.ctx
-        env = ctx.base_environ[lst.sock.fileno()]  # shared: each request copies it once
         if unix:
             peer = "unix"
             remote = _NO_REMOTE
@@ -280,7 +283,7 @@ class WorkerLoop:
                 return
         conn = Conn(sock, env, lst.proto, peer, remote)
         try:
-            conn.buf = sock.recv(65536, socket.MSG_DONTWAIT)
+            conn.buf = sock.recv(65536, _MSG_DONTWAIT)
         except BlockingIOError:
             self._park(conn)
             return
@@ -312,8 +315,7 @@ class WorkerLoop:
             return
         self.conns[conn.fd] = conn
         self.ep.register(conn.fd, select.EPOLLIN if self.threads == 1 else _IN_ONESHOT)
-        if self.peers is not None:
-            self.ctx.slot.set_held(len(self.conns))  # type: ignore[union-attr]
+        self._publish_held()
 
     def _forget(self, conn: Conn) -> None:
         """Take a registered connection out of epoll before it closes: its socket may live on
@@ -323,8 +325,12 @@ class WorkerLoop:
                 self.ep.unregister(conn.fd)
             except OSError:
                 pass
-            if self.peers is not None:
-                self.ctx.slot.set_held(len(self.conns))  # type: ignore[union-attr]
+            self._publish_held()
+
+    def _publish_held(self) -> None:
+        """Tell the siblings sharing keep-alive connections with us how many we hold."""
+        if self.peers is not None:
+            self.ctx.slot.set_held(len(self.conns))  # type: ignore[union-attr]
 
     # -- sharing keep-alive connections fairly with sibling workers ---------------------------
     def _over_share(self) -> bool:

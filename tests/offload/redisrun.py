@@ -16,6 +16,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,14 @@ class RedisRun:
             except subprocess.TimeoutExpired:
                 pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def running_redis(password: str = "") -> Iterator[RedisRun]:
+    """A redis-server for a test (skips when none is installed), stopped by pid afterwards."""
+    rr = RedisRun(password=password)
+    try:
+        rr.start()
+        yield rr
+    finally:
+        rr.stop()

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from redisrun import RedisRun, require_redis
+from redisrun import RedisRun, running_redis
 from support import free_port, wait_until
 
 from satrap.routing import Offload
@@ -27,13 +27,8 @@ SLOW = "slow-dns.satrap-test"
 
 @pytest.fixture
 def redis() -> Iterator[RedisRun]:
-    require_redis()
-    rr = RedisRun()
-    try:
-        rr.start()
+    with running_redis() as rr:
         yield rr
-    finally:
-        rr.stop()
 
 
 def test_numeric_and_unix_addresses_need_no_lookup(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from redisrun import RedisRun, require_redis
+from redisrun import RedisRun, running_redis
 from support import Satrap, free_port, http_request, wait_until
 from test_sse_offload import http_sse, wait_subscribers
 
@@ -31,13 +31,8 @@ def application(environ, start_response):
 
 @pytest.fixture
 def redis() -> Iterator[RedisRun]:
-    require_redis()
-    rr = RedisRun()
-    try:
-        rr.start()
+    with running_redis() as rr:
         yield rr
-    finally:
-        rr.stop()
 
 
 def _stats(port: int, path: str = "/json") -> bytes:

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from redisrun import RedisRun, require_redis
+from redisrun import RedisRun, running_redis
 from support import Satrap, free_port, http_request, wait_until
 
 from satrap.protocol.uwsgi import encode_packet
@@ -72,13 +72,8 @@ route = ^/direct/(.*)$ sse:server={redis},subscribe=$1
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisRun]:
-    require_redis()
-    rr = RedisRun()
-    try:
-        rr.start()
+    with running_redis() as rr:
         yield rr
-    finally:
-        rr.stop()
 
 
 class Server:
@@ -174,6 +169,14 @@ def wait_subscribers(redis: RedisRun, channel: str, n: int, timeout: float = 10.
     wait_until(lambda: redis.numsub(channel) == n, timeout, message=f"{n} subscribers on {channel}")
 
 
+def assert_relayed(redis: RedisRun, client: Client, channel: str, message: bytes, frame: bytes) -> None:
+    """Once ``client``'s stream has subscribed, a message published on ``channel`` reaches it as
+    exactly ``frame``."""
+    wait_subscribers(redis, channel, 1)
+    redis.publish(channel, message)
+    assert client.read(len(frame)) == frame
+
+
 # -- the tests -------------------------------------------------------------------------------------
 def test_messages_arrive_as_sse_frames(server: Server, redis: RedisRun) -> None:
     client = http_sse(server.http, "/live/frames")
@@ -230,9 +233,7 @@ def test_uwsgi_protocol_socket_streams_too(server: Server, redis: RedisRun) -> N
     try:
         assert client.status.startswith("HTTP/1.1 200")
         assert client.headers["content-type"] == "text/event-stream"
-        wait_subscribers(redis, "nginx", 1)
-        redis.publish("nginx", b"via uwsgi")
-        assert client.read(len(b"data: via uwsgi\n\n")) == b"data: via uwsgi\n\n"
+        assert_relayed(redis, client, "nginx", b"via uwsgi", b"data: via uwsgi\n\n")
     finally:
         client.close()
 
@@ -243,9 +244,7 @@ def test_request_route_sse_sends_the_plugin_head(server: Server, redis: RedisRun
         assert client.status == "HTTP/1.1 200 OK"
         assert client.headers["content-type"] == "text/event-stream"
         assert client.headers["cache-control"] == "no-cache"
-        wait_subscribers(redis, "clock", 1)
-        redis.publish("clock", b"1700000000")
-        assert client.read(len(b"data: 1700000000\n\n")) == b"data: 1700000000\n\n"
+        assert_relayed(redis, client, "clock", b"1700000000", b"data: 1700000000\n\n")
     finally:
         client.close()
 
@@ -254,9 +253,7 @@ def test_lazy_app_response_is_offloaded(server: Server, redis: RedisRun) -> None
     client = http_sse(server.http, "/lazy/news")
     try:
         assert client.headers["content-type"] == "text/event-stream"
-        wait_subscribers(redis, "news", 1)
-        redis.publish("news", b"x")
-        assert client.read(len(b"data: x\n\n")) == b"data: x\n\n"  # not the app's b"ignored"
+        assert_relayed(redis, client, "news", b"x", b"data: x\n\n")  # not the app's b"ignored"
     finally:
         client.close()
 
@@ -276,9 +273,7 @@ def test_redis_down_closes_cleanly_and_worker_lives(server: Server) -> None:
 def test_redis_closing_ends_the_stream(server: Server, redis: RedisRun) -> None:
     client = http_sse(server.http, "/live/kicked")
     try:
-        wait_subscribers(redis, "kicked", 1)
-        redis.publish("kicked", b"last")
-        assert client.read(len(b"data: last\n\n")) == b"data: last\n\n"
+        assert_relayed(redis, client, "kicked", b"last", b"data: last\n\n")
         killed = redis.command("CLIENT", "KILL", "TYPE", "pubsub")
         assert killed >= 1
         assert client.read_eof() == b""
@@ -287,17 +282,12 @@ def test_redis_closing_ends_the_stream(server: Server, redis: RedisRun) -> None:
 
 
 def test_password_is_sent_with_auth(tmp_path: Path) -> None:
-    require_redis()
-    secured = RedisRun(password="s3cret pass")
-    secured.start()
-    try:
+    with running_redis(password="s3cret pass") as secured:
         srv = _start(tmp_path, secured, threads=1)
         try:
             good = http_sse(srv.http, f"/live/private?server={secured.address}&password=s3cret+pass")
             try:
-                wait_subscribers(secured, "private", 1)
-                secured.publish("private", b"for members")
-                assert good.read(len(b"data: for members\n\n")) == b"data: for members\n\n"
+                assert_relayed(secured, good, "private", b"for members", b"data: for members\n\n")
             finally:
                 good.close()
             bad = http_sse(srv.http, f"/live/private?server={secured.address}&password=wrong")
@@ -309,8 +299,6 @@ def test_password_is_sent_with_auth(tmp_path: Path) -> None:
             assert http_request(srv.http, path="/ok")[0] == 200
         finally:
             srv.proc.stop()
-    finally:
-        secured.stop()
 
 
 def test_without_offload_threads_the_worker_streams_itself(tmp_path: Path, redis: RedisRun) -> None:
@@ -318,9 +306,7 @@ def test_without_offload_threads_the_worker_streams_itself(tmp_path: Path, redis
     try:
         client = http_sse(srv.http, "/live/inline")
         try:
-            wait_subscribers(redis, "inline", 1)
-            redis.publish("inline", b"a\nb")
-            assert client.read(len(b"data: a\ndata: b\n\n")) == b"data: a\ndata: b\n\n"
+            assert_relayed(redis, client, "inline", b"a\nb", b"data: a\ndata: b\n\n")
         finally:
             client.close()
         wait_subscribers(redis, "inline", 0)
@@ -340,9 +326,7 @@ def test_keepalive_connection_can_turn_into_a_stream(server: Server, redis: Redi
         stream = Client(sock)  # the parked connection, now taken over by the engine
         stream.buf = first.buf + stream.buf
         assert stream.headers["content-type"] == "text/event-stream"
-        wait_subscribers(redis, "reused", 1)
-        redis.publish("reused", b"again")
-        assert stream.read(len(b"data: again\n\n")) == b"data: again\n\n"
+        assert_relayed(redis, stream, "reused", b"again", b"data: again\n\n")
         for n in range(3):  # the worker's epoll and its fd bookkeeping are still sound
             assert http_request(server.http, path=f"/n{n}")[2] == f"hello /n{n}".encode()
     finally:
