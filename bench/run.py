@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated group ids or prefixes, e.g. plain/http-socket;"
                     " 'fixed' = the fixed-offered-load latency groups only")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    ap.add_argument("--skip-setup", action="store_true", help="use bench/.venv as it is")
+    ap.add_argument("--skip-setup", action="store_true",
+                    help="use bench/.venv's peers as they are (satrap is still reinstalled from the checkout)")
     args = ap.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.duration = args.duration or (1.0 if args.quick else 2.0)
@@ -309,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.skip_setup:
         venv, notes = BENCH / ".venv", []
+        envsetup.install_satrap(venv, REPO)
     else:
         envsetup.ensure_tools()
         venv, notes = envsetup.ensure_venv(BENCH, REPO)

@@ -19,7 +19,6 @@ import functools
 import importlib
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -161,6 +160,8 @@ def _shell(command: str, env: dict[str, str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     full = {**os.environ, **env} if env else None
+    import subprocess  # only when a hook runs a command: not in every worker
+
     try:
         return subprocess.call(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, env=full)
     except OSError as exc:

@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -241,6 +240,8 @@ def _lookup(name: str, st: _State) -> str:
             vals = parse_qs(env.get("QUERY_STRING", ""), keep_blank_values=True).get(key)
             return vals[0] if vals else ""
         if kind == "cookie":
+            from http.cookies import SimpleCookie  # only for routes that read cookies
+
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(env.get("HTTP_COOKIE", ""))

@@ -7,7 +7,6 @@ in a route, an unset ``$(VAR)``.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import socket
@@ -41,6 +40,8 @@ def _user_and_group() -> dict[str, str]:
             out["U"] = pwd.getpwuid(os.getuid()).pw_name
             out["G"] = grp.getgrgid(os.getgid()).gr_name
         except (ImportError, KeyError):
+            import getpass
+
             out["U"] = getpass.getuser()
     return out
 

@@ -16,14 +16,15 @@ option and has no fixed item count or block size.
 from __future__ import annotations
 
 import os
-import random
-import sqlite3
 import struct
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from satrap.uwsgi_api.state import ensure_dir
+
+if TYPE_CHECKING:
+    import sqlite3
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS items (name TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
            "expires REAL NOT NULL DEFAULT 0, PRIMARY KEY (name, key)) WITHOUT ROWID")
@@ -59,11 +60,16 @@ class SharedCache:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
+        self._ops = 0
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
+        # imported on first use: sqlite3 is 0.3 MB in every process that forks, and most apps
+        # never touch the cache
+        import sqlite3
+
         ensure_dir()
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -81,7 +87,8 @@ class SharedCache:
         return time.time()
 
     def _sweep(self, conn: sqlite3.Connection) -> None:
-        if random.random() < 0.01:  # expired items are invisible anyway; free them now and then
+        self._ops += 1
+        if self._ops % 100 == 0:  # expired items are invisible anyway; free them now and then
             conn.execute("DELETE FROM items WHERE expires > 0 AND expires <= ?", (self._now(),))
 
     def get(self, key: Any, cache_name: Any = None) -> bytes | None:

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
-import shutil
 import stat
-import tempfile
 import time
 from typing import Any
 
@@ -47,6 +44,8 @@ def _base_dir() -> str:
     shm = "/dev/shm"
     if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
         return shm
+    import tempfile
+
     return tempfile.gettempdir()
 
 
@@ -74,7 +73,7 @@ def _sweep_stale(base: str) -> None:
             path = os.path.join(base, name)
             try:
                 if os.stat(path).st_uid == os.getuid():
-                    shutil.rmtree(path, ignore_errors=True)
+                    _rmtree(path)
             except OSError:
                 pass
 
@@ -99,9 +98,9 @@ def setup(cfg: Any) -> None:
         _sweep_stale(base)
         # only the name is chosen now; the directory is made by the first process that needs
         # it (apps that never touch the cache, locks or spooler leave nothing behind)
-        state.api_dir = os.path.join(base, f"{_PREFIX}{os.getpid()}-{secrets.token_hex(8)}")
+        state.api_dir = os.path.join(base, f"{_PREFIX}{os.getpid()}-{os.urandom(8).hex()}")
         os.environ[DIR_ENV] = state.api_dir
-    state.token = os.path.basename(state.api_dir)[len(_PREFIX):] or secrets.token_hex(6)
+    state.token = os.path.basename(state.api_dir)[len(_PREFIX):] or os.urandom(6).hex()
     for directory in state.spoolers:
         os.makedirs(directory, exist_ok=True)  # uWSGI 2.0.2x creates it too
     if state.owner_pid != os.getpid():
@@ -125,4 +124,11 @@ def _cleanup(pid: int, path: str) -> None:
     # forked children leave with os._exit, so only the master gets here; the pid check guards
     # against a child that exits through sys.exit all the same
     if os.getpid() == pid:
-        shutil.rmtree(path, ignore_errors=True)
+        _rmtree(path)
+
+
+def _rmtree(path: str) -> None:
+    # shutil (and the compression modules it pulls in) only on the way out, not in every worker
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
