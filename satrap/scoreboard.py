@@ -5,12 +5,15 @@ Why shared memory: the master must see, without asking, which worker is busy and
 URI for the harakiri log line). A pipe or socket message per request would add a syscall to every
 request; a ``struct.pack_into`` on a shared ``mmap`` costs a fraction of a microsecond.
 
-Layout: one fixed-size slot per worker id (1-based; slot 0 unused). Each slot is written only by
-its worker (and reset by the master before it forks a replacement), so no lock is needed: a torn
-read by the master can at worst misreport one tick. Each request writes its slot twice: once at
-the start (time and URI) and once at the end (every counter in one ``pack_into``). Two small
-fields after the URI are written only when they change, never on the request path: the
-keep-alive connections the worker holds, and the responses it handed to its offload threads.
+Layout: one fixed-size slot per worker id (1-based; slot 0 unused), a whole number of 64-byte
+cache lines so two workers never write the same line. Every field is an aligned 8-byte word, so
+the worker writes a field with one store through a ``memoryview`` cast to words instead of
+packing the whole slot. Each slot is written only by its worker (and reset by the master before
+it forks a replacement), so no lock is needed: a torn read by the master can at worst misreport
+one tick. Each request writes its start time and URI at the start, and a handful of counters at
+the end. Two small fields after the URI are written only when they change, never on the request
+path: the keep-alive connections the worker holds, and the responses it handed to its offload
+threads.
 """
 
 from __future__ import annotations
@@ -26,17 +29,25 @@ LATENCY_BUCKETS_US = (1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 50
 _NB = len(LATENCY_BUCKETS_US) + 1
 _NS = 5  # status classes 1xx..5xx
 
-# request_start (epoch s, 0 = idle), requests, exceptions, tx, avg_rt µs, running_time µs,
-# pid, status byte, [status class counts], [latency bucket counts], uri
-_COUNTERS = struct.Struct(f"<dQQQQQiB{_NS}Q{_NB}Q")
+# word indices within a slot: request_start (epoch s as a double, 0 = idle), requests,
+# exceptions, tx, avg_rt µs, running_time µs, pid, status, [status class counts], [latency bucket
+# counts], uri (_URI_LEN bytes, NUL-padded), held keep-alive connections, offloaded responses
+_W_START, _W_REQUESTS, _W_EXCEPTIONS, _W_TX, _W_AVG, _W_RUNNING, _W_PID, _W_STATUS = range(8)
+_W_CLASSES = 8
+_W_BUCKETS = _W_CLASSES + _NS
+_W_URI = _W_BUCKETS + _NB
 _URI_LEN = 128
-_HELD = struct.Struct("<q")  # keep-alive connections the worker holds (after the URI)
-_HELD_OFFSET = _COUNTERS.size + _URI_LEN
-_OFFLOADED = struct.Struct("<Q")  # responses handed to the offload threads (after _HELD)
-_OFFLOADED_OFFSET = _HELD_OFFSET + _HELD.size
-_SLOT_SIZE = _OFFLOADED_OFFSET + _OFFLOADED.size
+_W_HELD = _W_URI + _URI_LEN // 8
+_W_OFFLOADED = _W_HELD + 1
+_WORDS = _W_OFFLOADED + 1
+_SLOT_SIZE = -(-_WORDS * 8 // 64) * 64  # whole cache lines
+_COUNTERS = struct.Struct(f"<d{_W_URI - 1}Q")  # everything before the URI, as the master reads it
+_HELD = struct.Struct("<q")
+_HELD_OFFSET = _W_HELD * 8
+_OFFLOADED = struct.Struct("<Q")
+_OFFLOADED_OFFSET = _W_OFFLOADED * 8
 _START = struct.Struct("<d")
-_STATUS_OFFSET = struct.calcsize("<dQQQQQi")
+_STATUS_OFFSET = _W_STATUS * 8
 
 #: the status byte: a worker sets ACCEPTING once its loop listens (chain reload waits for it)
 STARTING, ACCEPTING = 0, 1
@@ -79,7 +90,7 @@ class Scoreboard:
         start, req, exc, tx, avg, run, pid, status = values[:8]
         classes = tuple(values[8:8 + _NS])
         buckets = tuple(values[8 + _NS:])
-        uri = bytes(self._mem[off + _COUNTERS.size:off + _HELD_OFFSET]).rstrip(b"\0")
+        uri = bytes(self._mem[off + _COUNTERS.size:off + _HELD_OFFSET]).split(b"\0", 1)[0]
         offloaded = _OFFLOADED.unpack_from(self._mem, off + _OFFLOADED_OFFSET)[0]
         return WorkerState(start, req, exc, tx, avg, run, pid, "busy" if start else "idle",
                            status == ACCEPTING, classes, buckets, uri.decode("latin-1") if start else "",
@@ -122,48 +133,52 @@ class PeerView:
 
 
 class SlotWriter:
-    """A worker's handle on its own slot; ``begin``/``end`` bracket every request."""
+    """A worker's handle on its own slot; ``begin``/``end`` bracket every request.
 
-    __slots__ = ("_mem", "_off", "_uri_off", "requests", "exceptions", "tx", "avg_rt",
-                 "running_time", "classes", "buckets", "status", "offloaded")
+    The counters live only in the slot (the master resets it before a worker starts), so a
+    request's end is a few word stores and increments, not a re-pack of every field."""
+
+    __slots__ = ("_mem", "_off", "_uri_off", "_q", "_d", "_w", "status")
 
     def __init__(self, mem: mmap.mmap, offset: int) -> None:
         self._mem = mem
         self._off = offset
-        self._uri_off = offset + _COUNTERS.size
-        self.requests = 0
-        self.exceptions = 0
-        self.tx = 0
-        self.avg_rt = 0
-        self.running_time = 0
-        self.classes = [0] * _NS
-        self.buckets = [0] * _NB
+        self._uri_off = offset + _W_URI * 8
+        self._q = memoryview(mem).cast("Q")  # the whole board as words; only our slot is written
+        self._d = memoryview(mem).cast("d")
+        self._w = offset // 8
         self.status = 0
-        self.offloaded = 0
 
     def begin(self, now: float, uri: bytes) -> None:
-        _START.pack_into(self._mem, self._off, now)
-        end = self._uri_off + _URI_LEN
-        self._mem[self._uri_off:end] = uri[:_URI_LEN].ljust(_URI_LEN, b"\0")
+        self._d[self._w] = now
+        at = self._uri_off
+        n = len(uri)
+        if n >= _URI_LEN:
+            self._mem[at:at + _URI_LEN] = uri[:_URI_LEN]
+        else:
+            self._mem[at:at + n] = uri
+            self._mem[at + n] = 0  # the reader stops at the first NUL: no padding to write
 
     def end(self, sent: int, elapsed_us: int, failed: bool, pid: int, code: int = 200) -> None:
-        self.requests += 1
+        q = self._q
+        w = self._w
+        q[w + _W_REQUESTS] += 1
         if failed:
-            self.exceptions += 1
-        self.tx += sent
-        self.avg_rt = (self.avg_rt + elapsed_us) // 2 if self.avg_rt else elapsed_us
-        self.running_time += elapsed_us
+            q[w + _W_EXCEPTIONS] += 1
+        q[w + _W_TX] += sent
+        avg = q[w + _W_AVG]
+        q[w + _W_AVG] = (avg + elapsed_us) // 2 if avg else elapsed_us
+        q[w + _W_RUNNING] += elapsed_us
+        q[w + _W_PID] = pid
         klass = code // 100 - 1
         if 0 <= klass < _NS:
-            self.classes[klass] += 1
-        self.buckets[bisect_left(LATENCY_BUCKETS_US, elapsed_us)] += 1
-        _COUNTERS.pack_into(self._mem, self._off, 0.0, self.requests, self.exceptions, self.tx,
-                            self.avg_rt, self.running_time, pid, self.status, *self.classes,
-                            *self.buckets)
+            q[w + _W_CLASSES + klass] += 1
+        q[w + _W_BUCKETS + bisect_left(LATENCY_BUCKETS_US, elapsed_us)] += 1
+        self._d[w] = 0.0  # idle again: written last, so a busy slot never shows finished counters
 
     def set_status(self, status: int) -> None:
         self.status = status
-        self._mem[self._off + _STATUS_OFFSET] = status
+        self._q[self._w + _W_STATUS] = status
 
     def set_held(self, count: int) -> None:
         _HELD.pack_into(self._mem, self._off + _HELD_OFFSET, count)
@@ -171,5 +186,4 @@ class SlotWriter:
     def add_offloaded(self) -> None:
         """One more response handed to the offload threads (the caller serialises calls: the
         worker's threads share one slot)."""
-        self.offloaded += 1
-        _OFFLOADED.pack_into(self._mem, self._off + _OFFLOADED_OFFSET, self.offloaded)
+        self._q[self._w + _W_OFFLOADED] += 1

@@ -142,27 +142,27 @@ class Response:
                 _HEADS[key] = info
         code, length, connection_close, lines = info
         self.code = code
-        extra = []
+        extra = b""  # the lines the server adds (never cached: they depend on the request)
         no_body = self.is_head or code in _NO_BODY_STATUS or code < 200
         if length is None and not no_body:
             if known_length is not None:
                 length = known_length
-                extra.append(b"Content-Length: %d\r\n" % known_length)
+                extra = b"Content-Length: %d\r\n" % known_length
             elif self.can_chunk and self.keep_alive:
                 self.chunked = True
-                extra.append(b"Transfer-Encoding: chunked\r\n")
+                extra = b"Transfer-Encoding: chunked\r\n"
             else:
                 self.keep_alive = False
         elif length is None and self.is_head and known_length is not None and code not in _NO_BODY_STATUS:
-            extra.append(b"Content-Length: %d\r\n" % known_length)
+            extra = b"Content-Length: %d\r\n" % known_length
         if connection_close:
             self.keep_alive = False
         elif not self.keep_alive and self.can_chunk:
-            extra.append(b"Connection: close\r\n")
+            extra += b"Connection: close\r\n"
         elif self.keep_alive and self.ka_header:
-            extra.append(b"Connection: keep-alive\r\n")
+            extra += b"Connection: keep-alive\r\n"
         self.length = length
-        head = lines + b"".join(extra) + b"\r\n" if extra else lines + b"\r\n"
+        head = lines + extra + b"\r\n"
         self.header_bytes = len(head)
         self.head_sent = True
         if no_body:

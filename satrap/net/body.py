@@ -122,6 +122,34 @@ class Input:
 
 
 
+class EmptyInput:
+    """``wsgi.input`` of a request without a body (most of them): one shared, stateless
+    instance, so a GET costs no stream object. Same file API and connection-loop API as
+    :class:`Input` at its end."""
+
+    __slots__ = ()
+    error = None
+    fully_read = True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return b""
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(())
+
+    def drain(self, limit: int) -> bool:
+        return True
+
+
+EMPTY_INPUT = EmptyInput()
+
+
 def read_chunked_body(sock: _socket.socket, initial: bytes, decoder: object,
                       spill_at: int = 1 << 20) -> tuple[object, int, bytes]:
     """Read and de-chunk a whole ``Transfer-Encoding: chunked`` body before the app runs.
@@ -152,5 +180,3 @@ def read_chunked_body(sock: _socket.socket, initial: bytes, decoder: object,
         if not data:
             raise OSError("client closed the connection inside a chunked request body")
 
-
-EMPTY = b""

@@ -415,6 +415,12 @@ def _incomplete(buf: bytes | bytearray, start: int, limits: Limits) -> None:
     return
 
 
+#: Host values already validated: a server sees the same few, and a set lookup is a fraction of
+#: the regex. Bounded, so a client sending random hosts only stops the cache from growing.
+_VALID_HOSTS: set[str] = set()
+_VALID_HOSTS_MAX = 64
+
+
 def parse_head(
     buf: bytes | bytearray, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[RequestHead, int] | None:
@@ -469,8 +475,11 @@ def parse_head(
     if host is None:
         if http11:
             raise ProtocolError("missing Host header")  # RFC 9112 3.2
-    elif host and not _AUTHORITY.fullmatch(host):
-        raise ProtocolError("invalid Host header")
+    elif host and host not in _VALID_HOSTS:
+        if not _AUTHORITY.fullmatch(host):
+            raise ProtocolError("invalid Host header")
+        if len(_VALID_HOSTS) < _VALID_HOSTS_MAX:
+            _VALID_HOSTS.add(host)
     if authority is not None:
         # RFC 9112 3.2.2: with an absolute-form target, the target's authority wins over Host.
         environ["HTTP_HOST"] = authority

@@ -95,19 +95,21 @@ def parse_vars(block: bytes | bytearray | memoryview, max_vars: int = 128) -> di
     count = 0
     try:
         while pos < end:
-            # a u16le length is two byte lookups: cheaper than a struct call per field
+            # a u16le length is two byte lookups: cheaper than a struct call per field. Nothing
+            # else is checked per var: a value running past the end ends the loop past the end,
+            # and an empty key shows as "" in the dict, both checked once below
             kstart = pos + 2
             kend = kstart + raw[pos] + (raw[pos + 1] << 8)
             vend = kend + 2 + raw[kend] + (raw[kend + 1] << 8)
-            if kend == kstart:
-                raise ProtocolError("uwsgi key cannot be empty")
-            if vend > end:
-                raise ProtocolError("truncated uwsgi var (value past the end)")
             out[s[kstart:kend]] = s[kend + 2 : vend]
             pos = vend
             count += 1
     except IndexError:
         raise ProtocolError("truncated uwsgi var (length past the end)") from None
+    if pos != end:
+        raise ProtocolError("truncated uwsgi var (value past the end)")
+    if "" in out:
+        raise ProtocolError("uwsgi key cannot be empty")
     if count > max_vars:
         # checked once at the end: the block is already bounded by buffer-size
         raise ProtocolError(f"more than {max_vars} uwsgi vars")

@@ -16,7 +16,7 @@ from typing import Any
 
 from satrap.app.invoke import Response, ResponseAborted
 from satrap.log import log
-from satrap.net.body import Input, read_chunked_body
+from satrap.net.body import EMPTY_INPUT, EmptyInput, Input, read_chunked_body
 from satrap.protocol.errors import ProtocolError
 from satrap.protocol.http11 import ChunkedDecoder, parse_head
 from satrap.protocol.uwsgi import HEADER, parse_vars
@@ -133,6 +133,7 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         env = conn.env.copy()
         env["REMOTE_ADDR"], env["REMOTE_PORT"] = conn.remote
         env.update(head.environ)
+        body: Input | EmptyInput | None
         if head.chunked:
             try:
                 if head.expect_continue:
@@ -150,11 +151,15 @@ def serve_http(conn: Conn, ctx: WorkerContext, core: int) -> bool:
             env["wsgi.input"] = stream
             body = None
         else:
-            on_first_read = (lambda: sock.sendall(_CONTINUE)) if head.expect_continue else None
             length = head.content_length or 0
-            end = consumed + length
-            body = Input(sock, buf[consumed:end], length, on_first_read)
-            rest = buf[end:]
+            if length:
+                on_first_read = (lambda: sock.sendall(_CONTINUE)) if head.expect_continue else None
+                end = consumed + length
+                body = Input(sock, buf[consumed:end], length, on_first_read)
+                rest = buf[end:]
+            else:
+                body = EMPTY_INPUT
+                rest = buf[consumed:]
             env["wsgi.input"] = body
         if ctx.slot is not None:
             ctx.slot.begin(started, f"{head.method} {head.target}".encode("latin-1", "replace"))
@@ -265,7 +270,7 @@ def serve_uwsgi(conn: Conn, ctx: WorkerContext, core: int) -> bool:
         log(f"Invalid (too big) CONTENT_LENGTH. skip. ({length} > limit-post {limit}, from {conn.addr})")
         send_error(sock, 413, f"request body larger than {limit} bytes")
         return False
-    body = Input(sock, buf[end:end + length], length)
+    body = Input(sock, buf[end:end + length], length) if length else EMPTY_INPUT
     env["wsgi.input"] = body
     method = pvars.get("REQUEST_METHOD", "GET")
     if ctx.slot is not None:

@@ -188,6 +188,22 @@ def test_pep3333_input_under_validator(server, path, data, expected):
     assert "AssertionError" not in proc.log()
 
 
+@pytest.mark.parametrize("path,expected", [
+    ("/read", b""),
+    ("/readline", b"0 lines|"),
+    ("/readlines", b"0 lines"),
+    ("/iter", b"0 lines"),
+])
+def test_pep3333_input_without_a_body(server, path, expected):
+    """A bodiless request gets one shared empty stream: it must still be a full PEP 3333 input
+    (the validator checks every call), for a GET and for a POST with Content-Length: 0."""
+    proc, port = server("validated")
+    for method in ("GET", "POST"):  # a POST with Content-Length: 0 takes the same path
+        status, _, body = http_request(port, method, path, body=b"" if method == "POST" else None)
+        assert (status, body) == (200, expected)
+    assert "AssertionError" not in proc.log()
+
+
 def test_pep3333_write_file_wrapper_close_and_exc_info(server):
     proc, port = server("validated")
     assert http_request(port, "GET", "/write")[2] == b"written;returned"

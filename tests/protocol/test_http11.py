@@ -504,3 +504,20 @@ def test_response_head() -> None:
 def test_response_head_refuses_splitting(status_: str, headers: list[tuple[str, str]]) -> None:
     with pytest.raises(ValueError):
         response_head(status_, headers)
+
+
+def test_host_validation_cache_never_admits_a_bad_host() -> None:
+    """Validated Host values are remembered (a set lookup instead of a regex); a bad one is
+    refused every time, and the cache stays bounded whatever hosts clients send."""
+    from satrap.protocol import http11
+
+    good = b"GET / HTTP/1.1\r\nHost: cached.example:8080\r\n\r\n"
+    bad = b"GET / HTTP/1.1\r\nHost: bad host\r\n\r\n"
+    for _ in range(2):
+        assert http11.parse_head(good) is not None
+        with pytest.raises(http11.ProtocolError):
+            http11.parse_head(bad)
+    assert "cached.example:8080" in http11._VALID_HOSTS and "bad host" not in http11._VALID_HOSTS
+    for i in range(http11._VALID_HOSTS_MAX * 2):
+        http11.parse_head(b"GET / HTTP/1.1\r\nHost: h%d.example\r\n\r\n" % i)
+    assert len(http11._VALID_HOSTS) <= http11._VALID_HOSTS_MAX

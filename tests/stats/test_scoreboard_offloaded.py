@@ -13,7 +13,8 @@ def test_layout_fields_do_not_overlap() -> None:
     sb = scoreboard
     assert sb._HELD_OFFSET == sb._COUNTERS.size + sb._URI_LEN
     assert sb._OFFLOADED_OFFSET == sb._HELD_OFFSET + sb._HELD.size
-    assert sb._SLOT_SIZE == sb._OFFLOADED_OFFSET + sb._OFFLOADED.size
+    assert sb._SLOT_SIZE >= sb._OFFLOADED_OFFSET + sb._OFFLOADED.size
+    assert sb._SLOT_SIZE % 64 == 0  # whole cache lines: two workers never write the same line
     assert sb._OFFLOADED.size == struct.calcsize("<Q")
 
 
@@ -35,3 +36,23 @@ def test_offloaded_is_per_slot_and_survives_requests() -> None:
     assert board.peers(2, 3).fewest_held_by_a_free_peer() == 7  # _HELD untouched by the counter
     board.reset(1)
     assert board.read(1).offloaded == 0 and board.read(2).offloaded == 1
+
+
+def test_a_shorter_uri_replaces_a_longer_one() -> None:
+    """The URI field is NUL-terminated, not re-padded: the master must never see the tail of the
+    previous, longer URI."""
+    board = Scoreboard(2)
+    w = board.writer(1)
+    w.begin(1.0, b"GET /a/much/longer/path?with=query")
+    assert board.read(1).uri == "GET /a/much/longer/path?with=query"
+    w.begin(2.0, b"GET /")
+    assert board.read(1).uri == "GET /"
+    w.begin(3.0, b"P" * 300)  # longer than the field: cut, and it must not spill into the counters
+    st = board.read(1)
+    assert st.uri == "P" * scoreboard._URI_LEN and st.requests == 0 and st.status == "busy"
+    w.end(5, 1500, True, 77, 503)
+    st = board.read(1)
+    assert (st.status, st.uri, st.requests, st.exceptions, st.tx, st.pid) == ("idle", "", 1, 1, 5, 77)
+    assert st.status_classes == (0, 0, 0, 0, 1) and sum(st.latency_buckets) == 1
+    assert st.latency_buckets[1] == 1  # 1.5 ms: the (1 ms, 5 ms] bucket
+    assert board.read(2).requests == 0  # the neighbour slot is untouched
