@@ -123,10 +123,15 @@ def test_top_once_real_emperor_with_three_vassals(satrap, tmp_path):
     emperor = satrap("--emperor", str(vassals), "--emperor-stats", f"127.0.0.1:{emperor_stats}")
     for name, port in ports.items():
         emperor.wait_http(port)
-    masters = children_of(emperor.pid)
-    workers = [w for m in masters for w in children_of(m)]
+
+    def six_workers() -> tuple[list[int], list[int]] | None:
+        # a vassal answers as soon as its first worker is up: its second may still be forking
+        masters = children_of(emperor.pid)
+        found = [w for m in masters for w in children_of(m)]
+        return (masters, found) if len(found) == 6 else None
+
+    masters, workers = wait_until(six_workers, 10, message="six workers")  # type: ignore[misc]
     emperor.seen_pids.update(masters + workers)
-    wait_until(lambda: len(workers) == 6, 5, message="six workers")
     wait_until(lambda: len(_worker_rows(_top(f"127.0.0.1:{emperor_stats}").stdout, workers)) == 6, 10,
                message="every vassal's workers in satrap top")
     before = _worker_rows(_top(f"127.0.0.1:{emperor_stats}").stdout, workers)
