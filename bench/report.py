@@ -374,9 +374,12 @@ Notes on what each configuration means:
 ### Start-up and memory
 
 Start-up is the time from spawning the server to its first answered `GET /`. Memory is read from
-`/proc/<pid>/smaps_rollup` twice: after a 1 s warm-up, and again after all the rounds of load
-("loaded": the steady state of a server that has been serving for a while, once every worker has
-touched the app's objects and the garbage collector has made full passes). PSS and USS (private
+`/proc/<pid>/smaps_rollup` twice: once every server of the group is up and has had a 1 s
+warm-up, and again after all the rounds of load ("loaded": the steady state of a server that has
+been serving for a while, once every worker has touched the app's objects and the garbage
+collector has made full passes). Both times every server of the group is running: PSS splits each
+shared file page (libpython, the stdlib's extension modules) between all the processes that map
+it, so a server measured alone would be charged more of them than one measured beside its peers. PSS and USS (private
 clean + dirty) are the median over the server's child processes (its workers; for uWSGI `--http`
 also the router; granian's children are its workers), and the tree PSS sums every process
 including the master. satrap calls `gc.freeze()` before forking, so a full collection in a worker

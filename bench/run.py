@@ -186,12 +186,18 @@ def run_group(g: Group, args: argparse.Namespace, venv: Path, outdir: Path,
             if g.rates:
                 continue   # start-up and memory are the saturation groups' business
             results["startup"].setdefault(g.gid, {})[s] = startup
-            results["memory"].setdefault(g.gid, {})[s] = memory(p.pid)
             if g.mode == "http":
                 # label what --http really is: a router process shows up as one extra child
                 n = len(procs.tree(p.pid))
                 results["http_shape"][s] = (f"router process + {g.procs} workers" if n > g.procs + 1
                                             else f"direct: {g.procs} workers, no router")
+        if not g.rates:
+            # memory once every server of the group is up and warm: PSS splits each shared file
+            # page (libpython, the stdlib's extension modules) between every process mapping it,
+            # so a server measured right after its own start, before its peers run, would be
+            # charged more of them than one started last
+            for s, (p, _port) in started.items():
+                results["memory"].setdefault(g.gid, {})[s] = memory(p.pid)
         order = list(started)
         if g.rates:
             fixed_rounds(g, args, started, results)
