@@ -3,7 +3,7 @@
 Why shared memory: the master must see, without asking, which worker is busy and since when
 (harakiri), how many requests each served (stats, max-requests, idle) and what it is doing (the
 URI for the harakiri log line). A pipe or socket message per request would add a syscall to every
-request; a ``struct.pack_into`` on a shared ``mmap`` costs a fraction of a microsecond.
+request; a few word stores on a shared ``mmap`` cost a fraction of a microsecond.
 
 Layout: one fixed-size slot per worker id (1-based; slot 0 unused), a whole number of 64-byte
 cache lines so two workers never write the same line. Every field is an aligned 8-byte word, so
@@ -49,7 +49,7 @@ _OFFLOADED_OFFSET = _W_OFFLOADED * 8
 _START = struct.Struct("<d")
 _STATUS_OFFSET = _W_STATUS * 8
 
-#: the status byte: a worker sets ACCEPTING once its loop listens (chain reload waits for it)
+#: the status word: a worker sets ACCEPTING once its loop listens (chain reload waits for it)
 STARTING, ACCEPTING = 0, 1
 
 
@@ -138,7 +138,7 @@ class SlotWriter:
     The counters live only in the slot (the master resets it before a worker starts), so a
     request's end is a few word stores and increments, not a re-pack of every field."""
 
-    __slots__ = ("_mem", "_off", "_uri_off", "_q", "_d", "_w", "status")
+    __slots__ = ("_mem", "_off", "_uri_off", "_q", "_d", "_w")
 
     def __init__(self, mem: mmap.mmap, offset: int) -> None:
         self._mem = mem
@@ -147,7 +147,6 @@ class SlotWriter:
         self._q = memoryview(mem).cast("Q")  # the whole board as words; only our slot is written
         self._d = memoryview(mem).cast("d")
         self._w = offset // 8
-        self.status = 0
 
     def begin(self, now: float, uri: bytes) -> None:
         self._d[self._w] = now
@@ -177,7 +176,6 @@ class SlotWriter:
         self._d[w] = 0.0  # idle again: written last, so a busy slot never shows finished counters
 
     def set_status(self, status: int) -> None:
-        self.status = status
         self._q[self._w + _W_STATUS] = status
 
     def set_held(self, count: int) -> None:
