@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from redisrun import RedisRun, running_redis
 from support import Satrap, free_port, http_request, wait_until
-from test_sse_offload import http_sse, wait_subscribers
+from test_sse_offload import assert_broadcast, http_sse, wait_subscribers
 
 APP = '''
 def application(environ, start_response):
@@ -70,10 +70,7 @@ def test_offloaded_requests_counts_streams_not_plain_requests(
     try:
         for client in clients:
             assert client.headers["content-type"] == "text/event-stream"
-        wait_subscribers(redis, "ticker", 2)
-        assert redis.publish("ticker", b"tick") == 2
-        for client in clients:  # the engine really streams them
-            assert client.read(len(b"data: tick\n\n")) == b"data: tick\n\n"
+        assert_broadcast(redis, clients, "ticker", b"tick")  # the engine really streams them
         assert http_request(http, path="/after")[2] == b"plain /after"
         def counted() -> dict | None:  # the two streams and /after are counted as requests too
             w = worker()

@@ -177,6 +177,16 @@ def assert_relayed(redis: RedisRun, client: Client, channel: str, message: bytes
     assert client.read(len(frame)) == frame
 
 
+def assert_broadcast(redis: RedisRun, clients: list[Client], channel: str, message: bytes) -> None:
+    """Once every client's stream has subscribed, one message published on ``channel`` reaches
+    each of them as its SSE frame."""
+    wait_subscribers(redis, channel, len(clients))
+    assert redis.publish(channel, message) == len(clients)
+    frame = b"data: " + message + b"\n\n"
+    for client in clients:
+        assert client.read(len(frame)) == frame
+
+
 # -- the tests -------------------------------------------------------------------------------------
 def test_messages_arrive_as_sse_frames(server: Server, redis: RedisRun) -> None:
     client = http_sse(server.http, "/live/frames")
@@ -212,9 +222,7 @@ def test_many_streams_do_not_hold_the_single_worker(server: Server, redis: Redis
         status, _, body = http_request(server.http, path="/still-here", timeout=3)
         assert status == 200 and body == b"hello /still-here"
         assert time.monotonic() - started < 2.0
-        assert redis.publish("crowd", b"to all") == 6
-        for client in clients:
-            assert client.read(len(b"data: to all\n\n")) == b"data: to all\n\n"
+        assert_broadcast(redis, clients, "crowd", b"to all")
     finally:
         for client in clients:
             client.close()
@@ -360,10 +368,7 @@ def test_redis_given_by_host_name_streams(server: Server, redis: RedisRun) -> No
     try:
         for client in clients:
             assert client.status == "HTTP/1.1 200 OK"
-        wait_subscribers(redis, "named", 2)
-        assert redis.publish("named", b"by name") == 2
-        for client in clients:
-            assert client.read(len(b"data: by name\n\n")) == b"data: by name\n\n"
+        assert_broadcast(redis, clients, "named", b"by name")
     finally:
         for client in clients:
             client.close()
