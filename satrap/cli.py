@@ -66,6 +66,9 @@ def _run(args: list[str]) -> int:
         for line in cfg.unsupported:
             sys.stderr.write(f"satrap: {line}\n")
         return int(ExitCode.USAGE)
+    from satrap.options.catalog import REGISTRY
+
+    REGISTRY.shed()  # the rows satrap never reads leave before the app loads and workers fork
     if cfg.emperor:
         from satrap.emperor.emperor import run_emperor
 

@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from satrap.log import log
+from satrap.protocol.sse import Offload
 
 WSGIApp = Callable[..., Any]
 
@@ -75,20 +76,6 @@ ACTIONS = frozenset({"continue", "last", "break", "goto", "addheader", "delheade
 
 class RouteError(ValueError):
     """A rule satrap cannot run; the message names the option and the part at fault."""
-
-
-@dataclass(frozen=True)
-class Offload:
-    """A response body the worker does not produce itself: returned by the routing layer in place
-    of the app's body when ``sse``/``sseraw`` fires. The response head goes out as usual; then
-    ``app.invoke`` hands the client socket to the worker's offload engine, which streams the redis
-    channel to it while the worker serves the next request."""
-
-    kind: str  # "sse" (each message framed as SSE data lines) or "sseraw" (sent as is)
-    server: str  # host:port, /unix/path or @abstract
-    channel: str
-    password: str = ""
-    buffer_size: int = 4096
 
 
 _SSE_KEYS = ("server", "subscribe", "password", "buffer_size")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from satrap.protocol.http11 import response_lines
-from satrap.routing import Offload
+from satrap.protocol.sse import Offload
 
 Send = Callable[[bytes], Any]
 

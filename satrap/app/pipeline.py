@@ -15,9 +15,6 @@ WSGIApp = Callable[..., Any]
 
 def wrap(cfg: Any, app: WSGIApp | None) -> WSGIApp | None:
     """The app as the worker calls it."""
-    from satrap.app.static import static_layer
-    from satrap.routing import routing_layer
-
     if app is None:
         if cgi_configured(cfg):
             from satrap.app.cgi import build_cgi_gateway
@@ -29,8 +26,16 @@ def wrap(cfg: Any, app: WSGIApp | None) -> WSGIApp | None:
             from satrap.app.dispatch import no_application
 
             app = no_application  # uWSGI serves static-map even without an app
-    app = static_layer(cfg, app)  # static files are looked up before the app
-    app = routing_layer(cfg, app)  # route rules run first of all
+    from satrap.config.model import category_given
+
+    if category_given(cfg, "static"):
+        from satrap.app.static import static_layer
+
+        app = static_layer(cfg, app)  # static files are looked up before the app
+    if category_given(cfg, "routing"):
+        from satrap.routing import routing_layer
+
+        app = routing_layer(cfg, app)  # route rules run first of all
     return app
 
 

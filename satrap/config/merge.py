@@ -24,20 +24,25 @@ from satrap.errors import ConfigError
 from satrap.options.catalog import BUILTIN_PLUGINS, IMPLEMENTED_LOGIC, LOGIC_KEYS, REGISTRY
 from satrap.options.convert import ConvertError
 from satrap.options.registry import Option, Registry
-from satrap.options.uwsgi_names import UWSGI_NAMES
 
 from . import placeholders as ph
 from .entries import Entry, Origin
 from .ini import parse_ini, split_section
 from .jsonconf import parse_json
-from .model import Config
+from .model import Config, category_given
 from .sources import CONFIG_EXTENSIONS, argv_entries, env_entries
 from .xmlconf import parse_xml
 from .yamlconf import parse_yaml
 
-#: every spelling uWSGI itself knows (a declare-option of one of these never replaces it)
-_UWSGI_SPELLINGS = frozenset(n.replace("_", "-") for line in UWSGI_NAMES.splitlines() if line.strip()
-                             for n in line.split("|")[0].split())
+
+def _is_uwsgi_spelling(key: str) -> bool:
+    """A spelling uWSGI itself knows (a declare-option of one of these never replaces it). Only
+    asked when a declared option shadows a known name, so the names are read then, not kept."""
+    from satrap.options.uwsgi_names import UWSGI_NAMES
+
+    key = key.replace("_", "-")
+    return any(key in (n.replace("_", "-") for n in line.split("|")[0].split())
+               for line in UWSGI_NAMES.splitlines())
 
 _READERS = {"ini": "ini", "yaml": "yaml", "yml": "yaml", "json": "json", "js": "json", "xml": "xml"}
 _BLOCK_END = {"endif", "end-if", "endfor", "end-for"}
@@ -157,7 +162,7 @@ class _Loader:
         while i < len(entries):
             entry = entries[i]
             if entry.key in self.custom_options and (self.registry.lookup(entry.key) is None
-                                                     or entry.key.replace("_", "-") not in _UWSGI_SPELLINGS):
+                                                     or not _is_uwsgi_spelling(entry.key)):
                 # uWSGI's own options beat a declared one; satrap's own names (server-name's
                 # alias "domain") do not exist in uWSGI, so there the declared option is the one meant
                 self.run(self._custom(entry))
@@ -433,10 +438,11 @@ def _feature_problems(cfg: Config) -> list[str]:
     """Values of supported options that name a part satrap does not have (a routing action, a
     cron field): checked now so the start is refused with one line naming it, not at request time."""
     from satrap.cron import tasks_from  # parsers live with the features; imported only when used
-    from satrap.routing import HEADER_OPTIONS, ROUTE_OPTIONS, check
 
     problems: list[str] = []
-    if any(cfg.is_set(n) for n in ROUTE_OPTIONS + HEADER_OPTIONS):
+    if category_given(cfg, "routing"):
+        from satrap.routing import check
+
         problems += check(cfg)
     if any(cfg.is_set(n) for n in ("cron", "unique-cron", "cron2")):
         try:

@@ -3,6 +3,11 @@
 Only registry names exist as attributes (``cfg.processes``, ``cfg.http_socket``); an unset option
 reads as its default, a list option as a fresh list. The object keeps where each value came from,
 so ``--print-config`` can answer "why is this set?".
+
+Reads ask only the registry's core rows, the ones running code reads: a uWSGI option outside
+them has no effect in satrap, so it reads as the value the config gave, or is no attribute at all
+when not given. That keeps a probe such as ``hook-<phase>`` from building the whole table in a
+worker (tests/options checks that every option the code names is a core row).
 """
 
 from __future__ import annotations
@@ -11,7 +16,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from satrap.options.catalog import REGISTRY
-from satrap.options.registry import Option, Registry
+from satrap.options.registry import Registry, normalise
+
+
+def category_given(cfg: Any, category: str) -> bool:
+    """Whether any option of this category of the table (``routing``, ``static``) has a true value.
+    A feature whose options are all unset is never imported: every module the master imports is
+    heap that each worker shares, and PSS charges every one of them a share of it."""
+    return any(getattr(cfg, o.attr, None) for o in REGISTRY.core if o.category == category)
 
 
 class Config:
@@ -39,11 +51,15 @@ class Config:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Config is read-only; load a new one instead")
 
-    def _option(self, name: str) -> Option:
-        opt = self._registry.lookup(name)
-        if opt is None:
-            raise AttributeError(f"no such option: {name}")
-        return opt
+    def _key(self, name: str) -> str:
+        """The option's name, for a core row or an option the config gave; else AttributeError."""
+        opt = self._registry.lookup(name, whole=False)
+        if opt is not None:
+            return opt.name
+        key = normalise(name)
+        if key in self._values:
+            return key
+        raise AttributeError(f"no such option: {name}")
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -52,28 +68,47 @@ class Config:
 
     def get(self, name: str) -> Any:
         """Effective value by any spelling (``http-socket``, ``http_socket``, an alias)."""
-        opt = self._option(name)
-        if opt.name in self._values:
-            value = self._values[opt.name]
+        opt = self._registry.lookup(name, whole=False)
+        key = opt.name if opt is not None else self._key(name)
+        if key in self._values:
+            value = self._values[key]
             return list(value) if isinstance(value, list) else value
+        assert opt is not None  # _key raised for an unset option outside the core
         return opt.effective_default()
 
     def is_set(self, name: str) -> bool:
         """Given anywhere (env, argv, file) or implied by another option."""
-        return self._option(name).name in self._values
+        try:
+            return self._key(name) in self._values
+        except AttributeError:
+            if self._registry.lookup(name) is None:
+                raise
+            return False
 
     def origins(self, name: str) -> list[str]:
         """Where each value of this option came from, in order."""
-        return list(self._origins.get(self._option(name).name, []))
+        try:
+            return list(self._origins.get(self._key(name), []))
+        except AttributeError:
+            if self._registry.lookup(name) is None:
+                raise
+            return []
 
     def ordered(self, names: Sequence[str]) -> list[tuple[str, Any]]:
         """(name, value) of the given options in the order they were read, across options."""
-        wanted = {self._option(n).name for n in names if self._registry.lookup(n) is not None}
+        wanted = set()
+        for n in names:
+            opt = self._registry.lookup(n, whole=False)
+            wanted.add(opt.name if opt is not None else normalise(n))
         return [(n, v) for n, v in self.sequence if n in wanted]
 
     def items(self) -> list[tuple[str, Any]]:
-        """Set options in table order, for tools that want to walk the config."""
-        return [(o.name, self._values[o.name]) for o in self._registry if o.name in self._values]
+        """Set options: those satrap reads in table order, then the rest as given. Walking only the
+        core rows keeps ``uwsgi.opt`` from building the whole table in a running server."""
+        values = self._values
+        out = [(o.name, values[o.name]) for o in self._registry.core if o.name in values]
+        seen = {name for name, _ in out}
+        return out + [(name, value) for name, value in values.items() if name not in seen]
 
     def describe(self) -> str:
         """The text of ``--print-config``: every set option, its value and its origin(s)."""

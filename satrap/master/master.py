@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from satrap.emperor.wire import ToEmperor, ToVassal, VassalLink
 from satrap.errors import ConfigError, ExitCode
@@ -34,6 +34,9 @@ from satrap.net.listenq import ListenQueueMonitor
 from satrap.proctitle import set_title
 from satrap.scoreboard import Scoreboard
 from satrap.worker.context import CHILD_SIGNALS
+
+if TYPE_CHECKING:
+    from satrap.fastrouter.subscriber import NotifyListener, Subscriber
 
 OLD_WORKERS_ENV = "SATRAP__OLD_WORKERS"
 RELOADS_ENV = "SATRAP__RELOADS"
@@ -103,20 +106,24 @@ class Master:
         self.spare_since: float | None = None
         self.next_cheaper_check = 0.0
         from satrap.cron import CronTable
-        from satrap.fastrouter.subscriber import NotifyListener, Subscriber, notify_path
 
         self.cron = CronTable(cfg)
-        # subscribe-to: announce this instance to a fastrouter's subscription server
-        self.subscriber = (Subscriber(cfg, self.worker_listeners)
-                           if getattr(cfg, "subscribe_to", None) or getattr(cfg, "subscribe2", None) else None)
-        # notify-socket (and subscription-notify-socket): datagrams logged as "[notify-socket] ..."
+        self.subscriber: Subscriber | None = None
         self.notify: NotifyListener | None = None
-        if getattr(cfg, "notify_socket", None):
-            path = str(cfg.notify_socket)
-            self.notify = NotifyListener.open(path if path.startswith("@") else os.path.abspath(path),
-                                              only_if_free=False)
-        elif self.subscriber is not None and getattr(cfg, "subscription_notify_socket", None):
-            self.notify = NotifyListener.open(notify_path(cfg), only_if_free=True)
+        # imported only when asked for: the master's heap is shared by every worker it forks
+        subscribe = getattr(cfg, "subscribe_to", None) or getattr(cfg, "subscribe2", None)
+        if subscribe or getattr(cfg, "notify_socket", None):
+            from satrap.fastrouter.subscriber import NotifyListener, Subscriber, notify_path
+
+            # subscribe-to: announce this instance to a fastrouter's subscription server
+            self.subscriber = Subscriber(cfg, self.worker_listeners) if subscribe else None
+            # notify-socket (and subscription-notify-socket): datagrams logged as "[notify-socket] ..."
+            if getattr(cfg, "notify_socket", None):
+                path = str(cfg.notify_socket)
+                self.notify = NotifyListener.open(path if path.startswith("@") else os.path.abspath(path),
+                                                  only_if_free=False)
+            elif self.subscriber is not None and getattr(cfg, "subscription_notify_socket", None):
+                self.notify = NotifyListener.open(notify_path(cfg), only_if_free=True)
         # the accept queue of every listener, looked at once a second (uWSGI's listen_queue)
         self.listenq = ListenQueueMonitor((_socket_name(lst), lst.sock) for lst in listeners)
         self._adopt_old_workers()

@@ -8,16 +8,19 @@ Two layers, both data:
   absence is harmless (log niceties, tuning knobs) are "noop"; those whose absence changes what the
   app sees or weakens security are "unsupported", so the user is told rather than surprised.
 
-``OPTIONS`` is the tuple of rows; ``REGISTRY`` looks them up by any spelling.
+``all_options()`` builds every row; ``REGISTRY`` looks them up by any spelling. The registry keeps
+only the rows a running server reads (satrap's own, and uWSGI's that satrap implements) and builds
+the rest on demand: they are 0.5 MB that every worker would otherwise share for nothing.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from .convert import ConvertError, to_int, to_size
 from .registry import Option, Registry
-from .uwsgi_names import UWSGI_NAMES
 
 _NOOP_PY = "satrap runs the app in the one main interpreter, which is what this controls"
 _LATER_PM = "process-model feature not implemented yet"
@@ -609,9 +612,10 @@ def _status_for(name: str, plugin: str) -> tuple[str, str, str]:
 _FLAG_IMPLIES = {"master": "master", "threads": "enable-threads", "procname": "auto-procname"}
 
 
-def _generated_rows(taken: set[str], shorts: set[str]) -> list[Option]:
+def _generated_rows(taken: set[str], shorts: set[str], lines: Iterable[str]) -> list[Option]:
+    """A row for each line of uWSGI's option list whose names satrap has no row of its own for."""
     rows: list[Option] = []
-    for line in UWSGI_NAMES.splitlines():
+    for line in lines:
         if not line.strip():
             continue
         spell, kind, short, flags, plugin = line.split("|")
@@ -623,12 +627,12 @@ def _generated_rows(taken: set[str], shorts: set[str]) -> list[Option]:
         if not names:
             continue
         name = names[0]
-        support, category, reason = _status_for(name, plugin)
-        flag_set = set(flags.split(",")) - {"-"}
-        implies = tuple(_FLAG_IMPLIES[f] for f in sorted(flag_set) if f in _FLAG_IMPLIES and _FLAG_IMPLIES[f] != name)
         short = short if short != "-" and short not in shorts else ""
         if short:
             shorts.add(short)
+        support, category, reason = _status_for(name, plugin)
+        flag_set = set(flags.split(",")) - {"-"}
+        implies = tuple(_FLAG_IMPLIES[f] for f in sorted(flag_set) if f in _FLAG_IMPLIES and _FLAG_IMPLIES[f] != name)
         rows.append(Option(
             name=name, kind=kind, aliases=tuple(names[1:]), short=short, support=support, reason=reason,
             category=category, implies=implies, immediate="immediate" in flag_set,
@@ -638,14 +642,30 @@ def _generated_rows(taken: set[str], shorts: set[str]) -> list[Option]:
     return rows
 
 
-def _build() -> tuple[Option, ...]:
+#: the uWSGI rows a running server reads: every logic key (``if-*``, ``for*``, ``end*``: the loader
+#: needs them all, and they are the only generated rows satrap implements), and the few uWSGI
+#: options the code asks about although they have no row of their own (a test finds those)
+_CORE_LINES = re.compile(r"^(?:if-|for|end|(?:max-fd|no-defer-accept|stats-minified|stats-no-cores)[ |]).*$", re.MULTILINE)
+
+
+def _rows(core_only: bool = False) -> tuple[Option, ...]:
+    from .uwsgi_names import UWSGI_NAMES
+
     taken = {n.replace("_", "-") for o in _SATRAP_ROWS for n in o.spellings}
     shorts = {o.short for o in _SATRAP_ROWS if o.short}
-    return _SATRAP_ROWS + tuple(_generated_rows(taken, shorts))
+    # only the matching lines become strings: splitting all 1,200 at import left 0.8 MB of
+    # fragmented heap behind in every process (tests/options checks both ways give the same rows)
+    lines = _CORE_LINES.findall(UWSGI_NAMES) if core_only else UWSGI_NAMES.splitlines()
+    return _SATRAP_ROWS + tuple(_generated_rows(taken, shorts, lines))
 
 
-OPTIONS: tuple[Option, ...] = _build()
-REGISTRY: Registry = Registry(OPTIONS)
+def all_options() -> tuple[Option, ...]:
+    """The whole table in table order: satrap's rows, then every other uWSGI option."""
+    return _rows()
+
+
+#: what a running server reads: satrap's rows and the uWSGI rows matched by _CORE_LINES
+REGISTRY: Registry = Registry(_rows(core_only=True), complete=all_options)
 
 #: keys that open or close conditional/loop blocks; the loader handles them, never the table
-LOGIC_KEYS = frozenset(o.name for o in OPTIONS if o.name.startswith(("if-", "for", "end")) and o.immediate)
+LOGIC_KEYS = frozenset(o.name for o in REGISTRY.core if o.name.startswith(("if-", "for", "end")) and o.immediate)

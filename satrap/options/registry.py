@@ -86,40 +86,91 @@ def normalise(name: str) -> str:
 
 
 class Registry:
-    """Every option by every spelling; built once from the catalog."""
+    """Every option by every spelling.
 
-    def __init__(self, options: Iterable[Option]) -> None:
-        self._options: tuple[Option, ...] = tuple(options)
-        self._by_name: dict[str, Option] = {}
-        self._by_short: dict[str, Option] = {}
-        for opt in self._options:
+    ``options`` are the rows a running server reads; ``complete`` (optional) builds the whole table,
+    a superset in table order. It is built on the first miss or walk (``--help``, the docs, an
+    option satrap does not implement) and dropped again by :meth:`shed`, so the hundreds of
+    uWSGI-only rows are not in the heap every worker shares.
+    """
+
+    def __init__(self, options: Iterable[Option],
+                 complete: Callable[[], Iterable[Option]] | None = None) -> None:
+        self._core = tuple(options)
+        self._core_index = self._index(self._core)
+        self._complete = complete
+        self._options, (self._by_name, self._by_short) = self._core, self._core_index
+        self._whole = complete is None
+
+    @staticmethod
+    def _index(options: tuple[Option, ...]) -> tuple[dict[str, Option], dict[str, Option]]:
+        by_name: dict[str, Option] = {}
+        by_short: dict[str, Option] = {}
+        for opt in options:
             for spelling in opt.spellings:
                 key = normalise(spelling)
-                if key in self._by_name:
+                if key in by_name:
                     raise ValueError(f"option spelling {spelling!r} used twice")
-                self._by_name[key] = opt
+                by_name[key] = opt
             if opt.short:
-                if opt.short in self._by_short:
+                if opt.short in by_short:
                     raise ValueError(f"short flag -{opt.short} used twice")
-                self._by_short[opt.short] = opt
+                by_short[opt.short] = opt
+        return by_name, by_short
+
+    def _load_all(self) -> bool:
+        """Index the whole table; False when it is already indexed (a miss is then a real miss)."""
+        if self._whole or self._complete is None:
+            return False
+        self._options = tuple(self._complete())
+        self._by_name, self._by_short = self._index(self._options)
+        self._whole = True
+        return True
+
+    def shed(self) -> None:
+        """Forget the rows outside the core (called once the config is read, before the app
+        loads): the next miss or walk builds them again."""
+        if self._complete is not None:
+            self._options, (self._by_name, self._by_short) = self._core, self._core_index
+            self._whole = False
+
+    @property
+    def core(self) -> tuple[Option, ...]:
+        """The rows a running server reads, in table order (never builds the rest)."""
+        return self._core
+
+    @property
+    def whole(self) -> bool:
+        """True while every row is indexed (after a miss or a walk, until :meth:`shed`)."""
+        return self._whole
 
     def __iter__(self) -> Iterator[Option]:
+        self._load_all()
         return iter(self._options)
 
     def __len__(self) -> int:
+        self._load_all()
         return len(self._options)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.lookup(name) is not None
 
-    def lookup(self, name: str) -> Option | None:
-        """By name or alias (dashes or underscores), or a short flag given as ``-p``."""
+    def lookup(self, name: str, whole: bool = True) -> Option | None:
+        """By name or alias (dashes or underscores), or a short flag given as ``-p``. With
+        ``whole=False`` only the rows indexed now are asked: a miss never builds the table."""
         if len(name) == 2 and name[0] == "-" and name[1] != "-":
-            return self._by_short.get(name[1])
-        return self._by_name.get(normalise(name))
+            return self.by_short(name[1])
+        key = normalise(name)
+        opt = self._by_name.get(key)
+        if opt is None and whole and self._load_all():
+            opt = self._by_name.get(key)
+        return opt
 
     def by_short(self, letter: str) -> Option | None:
-        return self._by_short.get(letter)
+        opt = self._by_short.get(letter)
+        if opt is None and self._load_all():
+            opt = self._by_short.get(letter)
+        return opt
 
     def __getitem__(self, name: str) -> Option:
         opt = self.lookup(name)
@@ -131,8 +182,10 @@ class Registry:
         """Closest known spelling, for "did you mean" hints on typos."""
         import difflib  # only on an error path: not worth 0.2 MB in every process that forks
 
+        self._load_all()
         matches = difflib.get_close_matches(normalise(name), list(self._by_name), n=1, cutoff=0.75)
         return matches[0] if matches else None
 
     def spellings(self) -> list[str]:
+        self._load_all()
         return list(self._by_name)

@@ -10,7 +10,24 @@ already wrote SSE).
 
 from __future__ import annotations
 
-__all__ = ["sse_event"]
+from dataclasses import dataclass
+
+__all__ = ["Offload", "sse_event"]
+
+
+@dataclass(frozen=True)
+class Offload:
+    """A response body the worker does not produce itself: returned by the routing layer in place
+    of the app's body when ``sse``/``sseraw`` fires. The response head goes out as usual; then
+    ``app.invoke`` hands the client socket to the worker's offload engine, which streams the redis
+    channel to it while the worker serves the next request."""
+
+    kind: str  # "sse" (each message framed as SSE data lines) or "sseraw" (sent as is)
+    server: str  # host:port, /unix/path or @abstract
+    channel: str
+    password: str = ""
+    buffer_size: int = 4096
+
 
 
 def sse_event(message: bytes, raw: bool = False) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from types import ModuleType
 from typing import Any
 
 from satrap.log import log
@@ -20,11 +21,27 @@ def install(cfg: Any) -> None:
     from satrap.uwsgi_api import state as state_mod
 
     state_mod.setup(cfg)
-    from satrap.uwsgi_api import decorators_module, uwsgi_module
+    from satrap.uwsgi_api import uwsgi_module
 
     uwsgi_module._configure(cfg)
     sys.modules["uwsgi"] = uwsgi_module
-    sys.modules["uwsgidecorators"] = decorators_module
+    sys.modules["uwsgidecorators"] = _decorators_stub()
+
+
+def _decorators_stub() -> ModuleType:
+    """``uwsgidecorators`` as a stand-in that loads the real module on the app's first use of a
+    name. Most apps never import it, and every module the master loads is heap that all of its
+    workers share (PSS charges each a share); an app that does use it loads it at import time,
+    in the master, so the workers still find it there after fork."""
+    stub = ModuleType("uwsgidecorators", "satrap's uwsgidecorators (loaded on first use)")
+
+    def __getattr__(name: str) -> Any:
+        from satrap.uwsgi_api import decorators_module
+
+        return getattr(decorators_module, name)
+
+    stub.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return stub
 
 
 def _run_post_fork_hooks(where: str) -> None:

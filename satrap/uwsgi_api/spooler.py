@@ -93,7 +93,7 @@ def _load_functions(cfg: Any) -> None:
                 importlib.import_module(target)
         except Exception:  # noqa: BLE001 - a failing spooler-import is logged, the spooler goes on
             log(f"satrap spooler: spooler-import {target} failed:\n{traceback.format_exc().rstrip()}")
-    decorators = sys.modules.get("uwsgidecorators")
+    decorators = sys.modules.get("satrap.uwsgi_api.decorators_module")  # loaded once the app used it
     registry = getattr(decorators, "spooler_functions", None) or {}
     default = getattr(decorators, "manage_spool_request", None)
     if lazy and not registry and uwsgi.spooler in (None, default):

@@ -4,7 +4,7 @@ uWSGI's ``offload-threads = N`` gives each worker N threads that take over a cli
 once the response head is out; its sse_offload plugin uses them to bridge a redis pub/sub channel
 to Server-Sent Events. satrap does the same, built in:
 
-* the routing layer turns an ``sse``/``sseraw`` rule into an :class:`~satrap.routing.Offload`
+* the routing layer turns an ``sse``/``sseraw`` rule into an :class:`~satrap.protocol.sse.Offload`
   body; ``app.invoke`` sends the head and calls :func:`install`'s hook with the client socket;
 * :meth:`OffloadEngine.submit` duplicates the socket (the worker closes its own descriptor as
   after any close-delimited response) and gives an :class:`SSESession` to one engine thread;
@@ -47,8 +47,7 @@ from satrap.protocol.resp import (
     encode_command,
     pubsub_payload,
 )
-from satrap.protocol.sse import sse_event
-from satrap.routing import Offload
+from satrap.protocol.sse import Offload, sse_event
 from satrap.scoreboard import SlotWriter
 
 _R = selectors.EVENT_READ

@@ -25,11 +25,24 @@ from satrap.worker.allow import allow_list
 from satrap.worker.context import CHILD_SIGNALS, WorkerContext
 from satrap.worker.loop import WorkerLoop
 
-# imported here, before fork, like every module a worker needs: a module first imported in a
+# imported here, before fork, like every module a worker needs (the offload engine only when the
+# routing layer can hand a response to it: see offload_module): a module first imported in a
 # worker after fork rewrites shared interpreter tables (interned strings) and costs each worker
 # megabytes of private memory
-from satrap.worker.offload import install as install_offload
 from satrap.worker.reqlog import RequestLog
+
+
+def offload_module(cfg: Any) -> Any:
+    """satrap.worker.offload when route rules are configured (only their sse actions offload a
+    response), else None. Asked in the master when it loads the app, so the module is imported
+    before fork, and again in each worker to install the engine."""
+    from satrap.config.model import category_given
+
+    if not category_given(cfg, "routing"):
+        return None
+    from satrap.worker import offload
+
+    return offload
 
 
 def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
@@ -69,6 +82,7 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
     from satrap.app.pipeline import wrap
 
     run_phase(cfg, "post-app")
+    offload_module(cfg)
     return wrap(cfg, app), 0
 
 
@@ -154,7 +168,9 @@ def run_worker(cfg: Any, listeners: list[Listener], wid: int, app: Any, lazy: bo
     from satrap.uwsgi_api import bind_worker_context, worker_exiting
 
     bind_worker_context(ctx)
-    install_offload(cfg, ctx.slot)  # offload-threads: started only when a response is offloaded
+    offload = offload_module(cfg)
+    if offload is not None:  # offload-threads: started only when a response is offloaded
+        offload.install(cfg, ctx.slot)
     invoke.send_timeout = ctx.socket_timeout  # how long a file body waits for a stuck client
     processes = int(cfg.processes or 1)
     loop = WorkerLoop(ctx, listeners, int(cfg.threads or 1), processes, master_pid,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from satrap.options.catalog import OPTIONS, REGISTRY
+from satrap.options.catalog import REGISTRY, all_options
 from satrap.options.convert import ConvertError, to_bool, to_int, to_octal, to_size
 from satrap.options.help import format_help, format_markdown
 
@@ -47,7 +47,7 @@ def test_lookup_any_spelling(spelling: str, name: str) -> None:
 
 
 def test_every_row_is_complete() -> None:
-    for opt in OPTIONS:
+    for opt in all_options():
         assert opt.category, opt.name
         if opt.support != "yes":
             assert opt.reason, opt.name
