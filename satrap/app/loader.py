@@ -37,7 +37,6 @@ With ``need_app`` the first failure is raised at once. Without it, a failing mou
 
 from __future__ import annotations
 
-import glob
 import importlib
 import importlib.machinery
 import inspect
@@ -119,6 +118,8 @@ def _path_to_front(path: str) -> None:
 def _expand_pythonpath(entry: str, cwd: str) -> list[str]:
     """uWSGI globs each pythonpath value (``GLOB_NOCHECK``: no match keeps the text as is).
     Relative entries are taken relative to the cwd after ``chdir``, where the imports happen."""
+    import glob  # only with a pythonpath: not a module every app's workers need
+
     pattern = os.path.normpath(os.path.join(cwd, entry))
     if glob.has_magic(pattern):
         matches = sorted(glob.glob(pattern))
@@ -183,6 +184,8 @@ def _virtualenv_python_version(venv: str) -> str | None:
 
 
 def _lib_python_versions(venv: str) -> list[str]:
+    import glob
+
     versions = []
     for lib in ("lib", "lib64"):
         for entry in sorted(glob.glob(os.path.join(venv, lib, "python*.*"))):

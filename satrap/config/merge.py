@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import socket
@@ -28,11 +27,8 @@ from satrap.options.registry import Option, Registry
 from . import placeholders as ph
 from .entries import Entry, Origin
 from .ini import parse_ini, split_section
-from .jsonconf import parse_json
 from .model import Config, category_given
 from .sources import CONFIG_EXTENSIONS, argv_entries, env_entries
-from .xmlconf import parse_xml
-from .yamlconf import parse_yaml
 
 
 def _is_uwsgi_spelling(key: str) -> bool:
@@ -136,11 +132,17 @@ class _Loader:
             entries, found, warns = parse_ini(text, full, section)
             self.warnings.extend(warns)
             self.last_ini = full
-        elif kind == "yaml":
+        elif kind == "yaml":  # the other readers load with the first file of their kind
+            from .yamlconf import parse_yaml
+
             entries, found = parse_yaml(text, full, section)
         elif kind == "json":
+            from .jsonconf import parse_json
+
             entries, found = parse_json(text, full, section)
         else:
+            from .xmlconf import parse_xml
+
             entries, found = parse_xml(text, full, section)
         if not found:
             self.warnings.append(f"{full}: no [{section or 'uwsgi'}] section found; nothing was read from it")
@@ -227,6 +229,8 @@ class _Loader:
             if name == "for":
                 items = arg.split()
             elif name == "for-glob":
+                import glob
+
                 items = sorted(glob.glob(arg))
             elif name == "for-times":
                 items = [str(n) for n in range(1, int(arg) + 1)] if arg.strip().isdigit() else []
@@ -437,14 +441,14 @@ _MAX_ASYNC_THREADS = 64
 def _feature_problems(cfg: Config) -> list[str]:
     """Values of supported options that name a part satrap does not have (a routing action, a
     cron field): checked now so the start is refused with one line naming it, not at request time."""
-    from satrap.cron import tasks_from  # parsers live with the features; imported only when used
-
     problems: list[str] = []
     if category_given(cfg, "routing"):
         from satrap.routing import check
 
         problems += check(cfg)
     if any(cfg.is_set(n) for n in ("cron", "unique-cron", "cron2")):
+        from satrap.cron import tasks_from  # parsers live with the features; imported only when used
+
         try:
             tasks_from(cfg)
         except ConfigError as exc:

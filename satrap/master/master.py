@@ -36,6 +36,7 @@ from satrap.scoreboard import Scoreboard
 from satrap.worker.context import CHILD_SIGNALS
 
 if TYPE_CHECKING:
+    from satrap.cron import CronTable
     from satrap.fastrouter.subscriber import NotifyListener, Subscriber
 
 OLD_WORKERS_ENV = "SATRAP__OLD_WORKERS"
@@ -105,9 +106,11 @@ class Master:
         self.overload_since: float | None = None
         self.spare_since: float | None = None
         self.next_cheaper_check = 0.0
-        from satrap.cron import CronTable
+        self.cron: CronTable | None = None
+        if any(getattr(cfg, n, None) for n in ("cron", "unique_cron", "cron2")):
+            from satrap.cron import CronTable
 
-        self.cron = CronTable(cfg)
+            self.cron = CronTable(cfg)
         self.subscriber: Subscriber | None = None
         self.notify: NotifyListener | None = None
         # imported only when asked for: the master's heap is shared by every worker it forks
@@ -527,7 +530,7 @@ class Master:
             self._cheaper_tick(now)
         if self.cron and self.mode is not Mode.SHUTDOWN:
             for command in self.cron.due(time.time()):
-                self._run_command(command)
+                self._run_command(self.cron, command)
 
     def _cheaper_tick(self, now: float) -> None:
         """uWSGI's ``spare`` algorithm: every worker busy for ``cheaper-overload`` seconds → start
@@ -561,7 +564,7 @@ class Master:
             self._stop_worker(victim, signal.SIGHUP, self.mercy)
             self.spare_since = now
 
-    def _run_command(self, command: str) -> None:
+    def _run_command(self, cron: CronTable, command: str) -> None:
         """A cron job: a shell command in the background, reaped by the master's loop."""
         pid = os.fork()
         if pid == 0:
@@ -570,7 +573,7 @@ class Master:
             finally:
                 os._exit(127)
         log(f"[satrap-cron] running \"{command}\" (pid {pid})")
-        self.cron.started(command, pid)
+        cron.started(command, pid)
 
     def _reopen_logs(self) -> None:
         """After logrotate renamed the log: every process re-opens ``logto`` by name. Each

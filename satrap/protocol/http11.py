@@ -256,10 +256,7 @@ def _diagnose_request_line(line: str) -> ProtocolError:
     return ProtocolError("invalid HTTP version")
 
 
-_HEXCHR = {f"{b:02x}": chr(b) for b in range(256)}
-_HEXCHR.update({k.upper(): v for k, v in list(_HEXCHR.items())})
-_HEXCHR.update({k[0].upper() + k[1]: v for k, v in list(_HEXCHR.items())})
-_HEXCHR.update({k[0] + k[1].upper(): v for k, v in list(_HEXCHR.items())})
+_HEXCHR = {f"{b:02x}": chr(b) for b in range(256)}  # lowercase keys: escapes are looked up lowered
 
 
 def _unquote(path: str) -> str:
@@ -269,7 +266,7 @@ def _unquote(path: str) -> str:
     parts = path.split("%")
     out = [parts[0]]
     for part in parts[1:]:
-        ch = _HEXCHR.get(part[:2])
+        ch = _HEXCHR.get(part[:2].lower())
         out.append(ch + part[2:] if ch is not None else "%" + part)
     return "".join(out)
 

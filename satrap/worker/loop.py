@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import _socket
 import os
-import queue
 import select
 import signal
 import socket
 import threading
 import time
+
+# queue.SimpleQueue is this C type; the queue module around it is Python no single-thread worker
+# needs (and every module the master imports is heap each worker is charged a share of)
+from _queue import SimpleQueue
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +80,7 @@ class WorkerLoop:
                 # here instead of three setsockopt calls per connection
                 lst.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 set_socket_timeouts(lst.sock, ctx.socket_timeout)
-        self.work: queue.SimpleQueue[Conn | None] = queue.SimpleQueue()
+        self.work: SimpleQueue[Conn | None] = SimpleQueue()
         self.wake_fd = -1
         self.reopen_logs = False
         self.on_accepting: Callable[[], None] | None = None  # the "accepting" hook phase
