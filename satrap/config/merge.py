@@ -27,7 +27,7 @@ from satrap.options.registry import Option, Registry
 from . import placeholders as ph
 from .entries import Entry, Origin
 from .ini import parse_ini, split_section
-from .model import Config, category_given
+from .model import CRON_OPTIONS, Config, category_given
 from .sources import CONFIG_EXTENSIONS, argv_entries, env_entries
 
 
@@ -39,6 +39,7 @@ def _is_uwsgi_spelling(key: str) -> bool:
     key = key.replace("_", "-")
     return any(key in (n.replace("_", "-") for n in line.split("|")[0].split())
                for line in UWSGI_NAMES.splitlines())
+
 
 _READERS = {"ini": "ini", "yaml": "yaml", "yml": "yaml", "json": "json", "js": "json", "xml": "xml"}
 _BLOCK_END = {"endif", "end-if", "endfor", "end-for"}
@@ -446,7 +447,7 @@ def _feature_problems(cfg: Config) -> list[str]:
         from satrap.routing import check
 
         problems += check(cfg)
-    if any(cfg.is_set(n) for n in ("cron", "unique-cron", "cron2")):
+    if any(cfg.is_set(n) for n in CRON_OPTIONS):
         from satrap.cron import tasks_from  # parsers live with the features; imported only when used
 
         try:

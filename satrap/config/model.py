@@ -18,6 +18,9 @@ from typing import Any
 from satrap.options.catalog import REGISTRY
 from satrap.options.registry import Registry, normalise
 
+#: the options that make a cron table (satrap.cron reads them; the master imports it only then)
+CRON_OPTIONS = ("cron", "unique-cron", "cron2")
+
 
 def category_given(cfg: Any, category: str) -> bool:
     """Whether any option of this category of the table (``routing``, ``static``) has a true value.

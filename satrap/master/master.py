@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from satrap.config.model import CRON_OPTIONS
 from satrap.emperor.wire import ToEmperor, ToVassal, VassalLink
 from satrap.errors import ConfigError, ExitCode
 from satrap.log import log
@@ -107,7 +108,7 @@ class Master:
         self.spare_since: float | None = None
         self.next_cheaper_check = 0.0
         self.cron: CronTable | None = None
-        if any(getattr(cfg, n, None) for n in ("cron", "unique_cron", "cron2")):
+        if any(cfg.get(n) for n in CRON_OPTIONS):
             from satrap.cron import CronTable
 
             self.cron = CronTable(cfg)
