@@ -384,7 +384,9 @@ clean + dirty) are the median over the server's child processes (its workers; fo
 also the router; granian's children are its workers), and the tree PSS sums every process
 including the master. satrap calls `gc.freeze()` before forking, so a full collection in a worker
 does not write to the preloaded app's pages; uWSGI and gunicorn do not, which is why their workers
-grow under load.
+grow under load (and why their warm-up figure jumps when a full collection happens to run during
+the warm-up). satrap's master loads only the parts of satrap the config uses (docs/architecture.md,
+"Memory"), so the heap its workers share is mostly the app's.
 
 {_md_table(['group', 'server', 'start-up s', 'child PSS KiB', 'child USS KiB', 'tree PSS KiB', 'loaded child PSS', 'loaded child USS', 'loaded tree PSS', 'processes'], mem_rows)}
 
