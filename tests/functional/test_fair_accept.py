@@ -59,9 +59,12 @@ def _start(satrap: Callable[..., Satrap], tmp_path: Path) -> int:
     (tmp_path / "pidapp.py").write_text(APP)
     port = free_port()
     proc = satrap("--http-socket", f"127.0.0.1:{port}", "--wsgi-file", "pidapp.py", "--master",
-                  "--processes", "2", "--disable-logging")
+                  "--processes", "2", "--disable-logging", "--hook-accepting", "print:worker in its accept loop")
     proc.wait_http(port)
     proc.wait_workers(2)
+    # both workers listening, not just forked: a burst sent while the second one is still setting
+    # up goes to the first one alone, whatever the sharing logic does
+    proc.wait_log("worker in its accept loop", count=2)
     return port
 
 
