@@ -49,9 +49,8 @@ def install_satrap(venv: Path, repo: Path) -> None:
     install is a copy, so it is redone on every run to measure the checkout as it is now."""
     had_build = (repo / "build").exists()
     try:
-        if not (venv / "bin" / "satrap").exists() and not _pip(venv, str(repo)):  # with its deps
-            raise SystemExit("could not install satrap from the repo into bench/.venv")
-        if not _pip(venv, "--no-deps", "--force-reinstall", str(repo)):
+        with_deps = (venv / "bin" / "satrap").exists() or _pip(venv, str(repo))
+        if not with_deps or not _pip(venv, "--no-deps", "--force-reinstall", str(repo)):
             raise SystemExit("could not install satrap from the repo into bench/.venv")
     finally:
         if not had_build:

@@ -138,11 +138,10 @@ class SlotWriter:
     The counters live only in the slot (the master resets it before a worker starts), so a
     request's end is a few word stores and increments, not a re-pack of every field."""
 
-    __slots__ = ("_mem", "_off", "_uri_off", "_q", "_d", "_w")
+    __slots__ = ("_mem", "_uri_off", "_q", "_d", "_w")
 
     def __init__(self, mem: mmap.mmap, offset: int) -> None:
         self._mem = mem
-        self._off = offset
         self._uri_off = offset + _W_URI * 8
         self._q = memoryview(mem).cast("Q")  # the whole board as words; only our slot is written
         self._d = memoryview(mem).cast("d")
@@ -179,7 +178,7 @@ class SlotWriter:
         self._q[self._w + _W_STATUS] = status
 
     def set_held(self, count: int) -> None:
-        _HELD.pack_into(self._mem, self._off + _HELD_OFFSET, count)
+        self._q[self._w + _W_HELD] = count
 
     def add_offloaded(self) -> None:
         """One more response handed to the offload threads (the caller serialises calls: the

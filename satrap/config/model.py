@@ -55,14 +55,15 @@ class Config:
         raise AttributeError("Config is read-only; load a new one instead")
 
     def _key(self, name: str) -> str:
-        """The option's name, for a core row or an option the config gave; else AttributeError."""
+        """The option's name. Only a name outside the core that the config did not give asks the
+        whole table, to tell an unset option from no option at all (AttributeError)."""
         opt = self._registry.lookup(name, whole=False)
         if opt is not None:
             return opt.name
         key = normalise(name)
-        if key in self._values:
-            return key
-        raise AttributeError(f"no such option: {name}")
+        if key not in self._values and self._registry.lookup(name) is None:
+            raise AttributeError(f"no such option: {name}")
+        return key
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -72,30 +73,21 @@ class Config:
     def get(self, name: str) -> Any:
         """Effective value by any spelling (``http-socket``, ``http_socket``, an alias)."""
         opt = self._registry.lookup(name, whole=False)
-        key = opt.name if opt is not None else self._key(name)
+        key = opt.name if opt is not None else normalise(name)
         if key in self._values:
             value = self._values[key]
             return list(value) if isinstance(value, list) else value
-        assert opt is not None  # _key raised for an unset option outside the core
+        if opt is None:  # outside the core and not given: no attribute, and no whole-table build
+            raise AttributeError(f"no such option: {name}")
         return opt.effective_default()
 
     def is_set(self, name: str) -> bool:
         """Given anywhere (env, argv, file) or implied by another option."""
-        try:
-            return self._key(name) in self._values
-        except AttributeError:
-            if self._registry.lookup(name) is None:
-                raise
-            return False
+        return self._key(name) in self._values
 
     def origins(self, name: str) -> list[str]:
         """Where each value of this option came from, in order."""
-        try:
-            return list(self._origins.get(self._key(name), []))
-        except AttributeError:
-            if self._registry.lookup(name) is None:
-                raise
-            return []
+        return list(self._origins.get(self._key(name), []))
 
     def ordered(self, names: Sequence[str]) -> list[tuple[str, Any]]:
         """(name, value) of the given options in the order they were read, across options."""

@@ -24,10 +24,7 @@ import signal
 import socket
 import threading
 import time
-
-# queue.SimpleQueue is this C type; the queue module around it is Python no single-thread worker
-# needs (and every module the master imports is heap each worker is charged a share of)
-from _queue import SimpleQueue
+from _queue import SimpleQueue  # queue.SimpleQueue itself, without the queue module's Python
 from collections.abc import Callable
 from typing import Any
 

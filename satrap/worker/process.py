@@ -50,6 +50,7 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
     from satrap.app.loader import load_app
     from satrap.hooks import run_phase
 
+    offload_module(cfg)  # imported here, before fork, when the routing layer may need it
     run_phase(cfg, "pre-app")
     started = time.monotonic()
     try:
@@ -82,7 +83,6 @@ def load_app_or_report(cfg: Any) -> tuple[Callable[..., Any] | None, int]:
     from satrap.app.pipeline import wrap
 
     run_phase(cfg, "post-app")
-    offload_module(cfg)
     return wrap(cfg, app), 0
 
 
